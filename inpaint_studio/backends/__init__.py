@@ -1,0 +1,1 @@
+"""Inpainting backends: the only package (with training/) that imports torch, lazily."""

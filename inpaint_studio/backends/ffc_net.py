@@ -1,0 +1,162 @@
+"""The project's own inpainting generator: a compact LaMa-style Fast Fourier Convolution net.
+
+Input (N, 4, H, W): RGB in [0, 1] with the hole zeroed, plus the mask channel (1 = hole);
+H and W must be multiples of `PAD_MULTIPLE`. Output (N, 3, H, W) RGB in [0, 1] (not yet
+composited: callers keep the known pixels).
+
+Design (see resources/models/README.md): a strided-conv encoder to 1/8 resolution, a stack
+of FFC residual blocks whose global branch convolves in the Fourier domain (an image-wide
+receptive field in the first block, which large holes need), and a transposed-conv decoder
+with additive skips from the encoder at 1/4, 1/2 and full resolution, which keep thin
+scratch repairs crisp and speed up training on a small compute budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PAD_MULTIPLE = 8
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    """Width/depth of the generator; saved with the weights."""
+
+    base: int = 32
+    blocks: int = 6
+    global_ratio: float = 0.75
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class FourierUnit(nn.Module):
+    """1x1 conv applied to the real/imaginary parts of the 2-D FFT (computed in fp32)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels * 2, channels * 2, 1, bias=False)
+        self.bn = nn.BatchNorm2d(channels * 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        dtype = x.dtype
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            ff = torch.fft.rfft2(x.float(), norm="ortho")
+            ff = torch.cat([ff.real, ff.imag], dim=1)
+            ff = F.relu(self.bn(self.conv(ff.to(self.conv.weight.dtype))))
+            re, im = ff.float().chunk(2, dim=1)
+            out = torch.fft.irfft2(torch.complex(re, im), s=(h, w), norm="ortho")
+        return out.to(dtype)
+
+
+class SpectralTransform(nn.Module):
+    """LaMa's global branch: reduce, Fourier unit with a residual, expand."""
+
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        mid = cout // 2
+        self.reduce = nn.Sequential(
+            nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU(inplace=True)
+        )
+        self.fu = FourierUnit(mid)
+        self.expand = nn.Conv2d(mid, cout, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.reduce(x)
+        return self.expand(x + self.fu(x))
+
+
+class FFC(nn.Module):
+    """Fast Fourier Convolution: local (3x3) and global (spectral) paths exchanging features."""
+
+    def __init__(self, channels: int, ratio: float):
+        super().__init__()
+        self.cg = int(channels * ratio)
+        self.cl = channels - self.cg
+        pad = dict(padding=1, padding_mode="reflect", bias=False)
+        self.l2l = nn.Conv2d(self.cl, self.cl, 3, **pad)
+        self.l2g = nn.Conv2d(self.cl, self.cg, 3, **pad)
+        self.g2l = nn.Conv2d(self.cg, self.cl, 3, **pad)
+        self.g2g = SpectralTransform(self.cg, self.cg)
+        self.bn_l = nn.BatchNorm2d(self.cl)
+        self.bn_g = nn.BatchNorm2d(self.cg)
+
+    def forward(self, xl: torch.Tensor, xg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        yl = F.relu(self.bn_l(self.l2l(xl) + self.g2l(xg)))
+        yg = F.relu(self.bn_g(self.l2g(xl) + self.g2g(xg)))
+        return yl, yg
+
+
+class FFCResBlock(nn.Module):
+    """Two FFCs with a residual connection on both the local and the global streams."""
+
+    def __init__(self, channels: int, ratio: float):
+        super().__init__()
+        self.a = FFC(channels, ratio)
+        self.b = FFC(channels, ratio)
+
+    def forward(self, xl: torch.Tensor, xg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        yl, yg = self.b(*self.a(xl, xg))
+        return xl + yl, xg + yg
+
+
+def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, padding=k // 2, padding_mode="reflect", bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+def _up(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class InpaintNet(nn.Module):
+    """(N,4,H,W) masked RGB + mask in [0,1] -> (N,3,H,W) RGB in [0,1]; H, W multiples of 8."""
+
+    def __init__(self, config: NetConfig | None = None):
+        super().__init__()
+        self.config = config or NetConfig()
+        b = self.config.base
+        self.stem = _conv(4, b, 5)
+        self.down1 = _conv(b, b * 2, 3, 2)
+        self.down2 = _conv(b * 2, b * 4, 3, 2)
+        self.down3 = _conv(b * 4, b * 8, 3, 2)
+        self.blocks = nn.ModuleList(
+            FFCResBlock(b * 8, self.config.global_ratio) for _ in range(self.config.blocks)
+        )
+        self.split = int(b * 8 * self.config.global_ratio)
+        self.up3 = _up(b * 8, b * 4)
+        self.up2 = _up(b * 4, b * 2)
+        self.up1 = _up(b * 2, b)
+        self.head = nn.Conv2d(b, 3, 3, padding=1, padding_mode="reflect")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s0 = self.stem(x)
+        s1 = self.down1(s0)
+        s2 = self.down2(s1)
+        z = self.down3(s2)
+        cl = z.shape[1] - self.split
+        zl, zg = z[:, :cl], z[:, cl:]
+        for block in self.blocks:
+            zl, zg = block(zl, zg)
+        z = torch.cat([zl, zg], dim=1)
+        y = self.up3(z) + s2
+        y = self.up2(y) + s1
+        y = self.up1(y) + s0
+        return torch.sigmoid(self.head(y))
+
+
+def count_parameters(net: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)

@@ -1,0 +1,99 @@
+"""The built-in "ours" backend: the project's own FFC inpainting network (weights shipped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inpaint_studio.backends.base import BackendInfo, composite
+from inpaint_studio.errors import BackendError, BackendUnavailable
+from inpaint_studio.paths import resources_dir
+
+WEIGHTS_NAME = "inpaint_ffc.pt"
+
+INFO = BackendInfo(
+    name="ours",
+    title="Inpaint Studio FFC (built-in)",
+    description="The project's own Fast Fourier Convolution network, trained on natural photos.",
+    pad_multiple=8,
+    working_size=512,
+    supports_cuda=True,
+    neural=True,
+)
+
+
+def default_weights_path() -> Path:
+    """resources/models/inpaint_ffc.pt."""
+    return resources_dir() / "models" / WEIGHTS_NAME
+
+
+def is_available() -> tuple[bool, str]:
+    """Cheap check (no torch import): the shipped weights file exists."""
+    path = default_weights_path()
+    if path.is_file():
+        return True, ""
+    return False, f"weights file {path} is missing"
+
+
+class NeuralInpainter:
+    """Our network on CPU (bf16 where supported) or CUDA (bf16/fp16 autocast)."""
+
+    info = INFO
+
+    def __init__(self, weights: str | Path | None = None, precision: str = "auto"):
+        self.weights = Path(weights) if weights else default_weights_path()
+        self.requested_precision = precision
+        self.precision = "fp32"
+        self.device = "cpu"
+        self.net = None
+        self.meta: dict = {}
+
+    def load(self, device: str = "cpu") -> None:
+        """Load weights onto device ("cpu" | "cuda" | "auto"); raises BackendError."""
+        import torch
+
+        from inpaint_studio.backends.base import resolve_device
+        from inpaint_studio.backends.torch_utils import pick_precision
+        from inpaint_studio.backends.weights import load_weights
+
+        if not self.weights.is_file():
+            raise BackendUnavailable(f"Model weights not found: {self.weights}")
+        self.device = resolve_device(device)
+        try:
+            net, self.meta = load_weights(self.weights, self.device)
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+            raise BackendError(f"Cannot load model weights {self.weights.name}: {exc}") from exc
+        self.net = net.to(memory_format=torch.channels_last)
+        self.precision = pick_precision(self.device, self.requested_precision)
+
+    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(H,W,3) uint8 RGB + (H,W) uint8 mask (255 = fill) -> (H,W,3) uint8, known kept."""
+        if self.net is None:
+            raise BackendError("The model is not loaded.")
+        if not mask.any():
+            return image.copy()
+        import torch
+
+        from inpaint_studio.backends.torch_utils import (
+            autocast_for,
+            map_torch_errors,
+            to_image,
+            to_tensors,
+        )
+
+        with map_torch_errors("The built-in model"), torch.inference_mode():
+            img, m, size = to_tensors(image, mask, self.device, INFO.pad_multiple)
+            x = torch.cat([img * (1 - m), m], dim=1).contiguous(memory_format=torch.channels_last)
+            with autocast_for(self.device, self.precision):
+                out = self.net(x)
+            filled = to_image(out, size)
+        return composite(image, filled, mask)
+
+    def unload(self) -> None:
+        """Drop the network (and CUDA cache)."""
+        self.net = None
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()

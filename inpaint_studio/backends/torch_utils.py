@@ -1,0 +1,74 @@
+"""Shared torch helpers for neural backends: device, precision, padding, OOM mapping."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from inpaint_studio.errors import BackendError, OutOfMemory
+
+
+def cpu_supports_bf16() -> bool:
+    """True when this CPU has native bf16 matmul (AVX512-BF16 or AMX) per PyTorch's oneDNN."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # noqa: BLE001 - older builds lack the op
+        return False
+
+
+def pick_precision(device: str, requested: str = "auto") -> str:
+    """ "bf16" | "fp16" | "fp32" for device: auto = bf16 on CUDA and AMX/AVX512-BF16 CPUs."""
+    if requested != "auto":
+        return requested
+    if device == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_supports_bf16() else "fp32"
+
+
+def autocast_for(device: str, precision: str):
+    """Context manager running the forward pass at `precision` on `device`."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device, dtype=dtype)
+
+
+def to_tensors(image: np.ndarray, mask: np.ndarray, device: str, multiple: int):
+    """(H,W,3) uint8 + (H,W) uint8 -> padded (1,3,H',W') [0,1], (1,1,H',W') {0,1}, (H, W)."""
+    h, w = mask.shape
+    img = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div_(255)
+    m = torch.from_numpy((mask > 0).astype(np.float32))[None, None]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        mode = "reflect" if h > ph and w > pw else "replicate"
+        img = F.pad(img, (0, pw, 0, ph), mode=mode)
+        m = F.pad(m, (0, pw, 0, ph), mode=mode)
+    return img.to(device), m.to(device), (h, w)
+
+
+def to_image(out: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+    """(1,3,H',W') in [0,1] -> (H,W,3) uint8 cropped to size (h, w)."""
+    h, w = size
+    arr = out[0, :, :h, :w].float().clamp_(0, 1).mul_(255).round_().byte()
+    return np.ascontiguousarray(arr.permute(1, 2, 0).cpu().numpy())
+
+
+@contextlib.contextmanager
+def map_torch_errors(name: str):
+    """Turn torch OOM and runtime failures into OutOfMemory / BackendError messages."""
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError as exc:
+        torch.cuda.empty_cache()
+        raise OutOfMemory(f"{name} ran out of GPU memory; try CPU or a smaller mask.") from exc
+    except MemoryError as exc:
+        raise OutOfMemory(f"{name} ran out of memory; try a smaller mask.") from exc
+    except RuntimeError as exc:
+        if "out of memory" in str(exc).lower():
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            raise OutOfMemory(f"{name} ran out of memory; try CPU or a smaller mask.") from exc
+        raise BackendError(f"{name} failed: {str(exc).splitlines()[0]}") from exc

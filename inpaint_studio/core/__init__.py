@@ -1,0 +1,1 @@
+"""Qt-free, torch-free core: documents, image I/O, masks, edits, history, region planning."""

@@ -1,0 +1,145 @@
+"""The edited photo: image + alpha + mask + source metadata, changed only through `Edit`s."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from inpaint_studio.core.geometry import Rect
+from inpaint_studio.core.history import Edit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from inpaint_studio.core.imageio import LoadedImage
+
+
+class Document:
+    """(H,W,3) uint8 RGB image, (H,W) uint8 alpha or None, (H,W) uint8 mask in {0, 255}."""
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        *,
+        alpha: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+        original: LoadedImage | None = None,
+        path: str | Path | None = None,
+    ) -> None:
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"image must be (H, W, 3) uint8, got {image.dtype} {image.shape}")
+        h, w = image.shape[:2]
+        if alpha is not None and (alpha.dtype != np.uint8 or alpha.shape != (h, w)):
+            raise ValueError(f"alpha must be ({h}, {w}) uint8, got {alpha.dtype} {alpha.shape}")
+        self.image = np.array(image, order="C", copy=True)
+        self.alpha = None if alpha is None else np.array(alpha, order="C", copy=True)
+        if mask is None:
+            self.mask = np.zeros((h, w), np.uint8)
+        else:
+            if mask.shape != (h, w):
+                raise ValueError(f"mask must be ({h}, {w}), got {mask.shape}")
+            self.mask = np.where(mask >= 128, 255, 0).astype(np.uint8)
+        self.original = original
+        self.path = Path(path) if path is not None else None
+        self.revision = 0  # bumped by every apply/revert that changes something
+        self._saved_revision = 0
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedImage) -> Document:
+        """Document for a `core.imageio.LoadedImage` (keeps it as `original` for metadata)."""
+        return cls(loaded.pixels, alpha=loaded.alpha, original=loaded, path=loaded.source_path)
+
+    # --- geometry -------------------------------------------------------------------------
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+    @property
+    def bounds(self) -> Rect:
+        return Rect(0, 0, self.width, self.height)
+
+    # --- dirty state ----------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        """True when the document changed since creation or the last `mark_saved()`."""
+        return self.revision != self._saved_revision
+
+    def mark_saved(self, path: str | Path | None = None) -> None:
+        if path is not None:
+            self.path = Path(path)
+        self._saved_revision = self.revision
+
+    # --- frozen copies for the worker / undo ----------------------------------------------
+    def image_copy(self, rect: Rect | None = None) -> np.ndarray:
+        """C-contiguous (h,w,3) uint8 copy of the image inside `rect` (whole image if None)."""
+        rect = self._check(rect or self.bounds)
+        return self.image[rect.slices].copy()
+
+    def mask_copy(self, rect: Rect | None = None) -> np.ndarray:
+        """C-contiguous (h,w) uint8 {0,255} copy of the mask inside `rect` (whole if None)."""
+        rect = self._check(rect or self.bounds)
+        return self.mask[rect.slices].copy()
+
+    def mask_rect(self) -> Rect:
+        """Bounding box of the painted mask (empty Rect when nothing is painted)."""
+        return Rect.of_mask(self.mask)
+
+    def _check(self, rect: Rect) -> Rect:
+        if rect.clip(self.width, self.height) != rect:
+            raise ValueError(f"rect {rect} is outside the {self.width}x{self.height} document")
+        return rect
+
+    # --- applying edits -------------------------------------------------------------------
+    def apply(self, edit: Edit) -> Rect:
+        """Write the edit's *after* patches; idempotent; returns the changed Rect."""
+        return self._write(edit, edit.image_after, edit.mask_after)
+
+    def revert(self, edit: Edit) -> Rect:
+        """Write the edit's *before* patches; idempotent; returns the changed Rect."""
+        return self._write(edit, edit.image_before, edit.mask_before)
+
+    def _write(self, edit: Edit, image: np.ndarray | None, mask: np.ndarray | None) -> Rect:
+        rect = self._check(edit.rect)
+        if rect.is_empty():
+            return rect
+        if image is not None:
+            self.image[rect.slices] = image
+        if mask is not None:
+            self.mask[rect.slices] = mask
+        self.revision += 1
+        return rect
+
+    # --- edit builders (the document is not changed until the edit is applied) -----------
+    def clear_mask_edit(self, label: str = "Clear mask") -> Edit | None:
+        """Edit that sets the whole mask to 0, or None if the mask is already empty."""
+        rect = self.mask_rect()
+        if rect.is_empty():
+            return None
+        return Edit.capture(label, self, rect, new_mask_patch=np.zeros((rect.h, rect.w), np.uint8))
+
+    def fill_edit(
+        self, origin: Rect, fill_mask: np.ndarray, filled: np.ndarray, label: str
+    ) -> Edit | None:
+        """Edit pasting (h,w,3) uint8 `filled` only where the (h,w) `fill_mask` != 0 (crop at
+        `origin`), and clearing those mask pixels; diff covers the hole's bbox only."""
+        origin = self._check(origin)
+        if filled.shape != (origin.h, origin.w, 3) or fill_mask.shape != (origin.h, origin.w):
+            raise ValueError(
+                f"fill of {filled.shape} / mask {fill_mask.shape} does not match {origin}"
+            )
+        local = Rect.of_mask(fill_mask)
+        if local.is_empty():
+            return None
+        hole = Rect(origin.x + local.x, origin.y + local.y, local.w, local.h)
+        sel = fill_mask[local.slices] != 0
+        image_after = self.image_copy(hole)
+        image_after[sel] = filled[local.slices][sel]
+        mask_after = self.mask_copy(hole)
+        mask_after[sel] = 0
+        return Edit.capture(
+            label, self, hole, new_image_patch=image_after, new_mask_patch=mask_after
+        )

@@ -1,0 +1,68 @@
+"""Whole-image inpainting through the region planner; used by the CLI and the Qt worker.
+
+See ``core.regions`` for the strategies ("crop", "resize", "whole") and when they scale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from inpaint_studio.core.regions import (
+    DEFAULT_FEATHER,
+    DEFAULT_MAX_CROP_PIXELS,
+    check_inputs,
+    inpaint_region,
+    plan_regions,
+)
+
+if TYPE_CHECKING:
+    from inpaint_studio.backends.base import Inpainter
+
+
+class Cancelled(Exception):
+    """The caller asked to stop between regions; not an error, nothing is shown to the user."""
+
+
+def inpaint_image(
+    image: np.ndarray,
+    mask: np.ndarray,
+    inpainter: Inpainter,
+    *,
+    strategy: str = "crop",
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    feather: int = DEFAULT_FEATHER,
+    max_crop_pixels: int = DEFAULT_MAX_CROP_PIXELS,
+) -> np.ndarray:
+    """(H,W,3) uint8 RGB + (H,W) uint8 mask (non-zero = fill) -> new (H,W,3) uint8.
+
+    ``inpainter`` is a loaded ``backends.base.Inpainter``; its ``info.working_size`` and
+    ``info.pad_multiple`` drive the plan. ``progress(done, total)`` is called after each
+    region (done = 1..total); ``cancelled()`` is polled before each region and a True
+    answer raises ``Cancelled``. Pixels outside the mask are bit-exact copies of ``image``.
+    """
+    check_inputs(image, mask)
+    if not mask.any():
+        return image.copy()
+    info = inpainter.info
+    height, width = mask.shape
+    regions = plan_regions(
+        mask,
+        image_size=(width, height),
+        strategy=strategy,
+        working_size=info.working_size,
+        pad_multiple=max(1, int(info.pad_multiple)),
+        max_crop_pixels=max_crop_pixels,
+    )
+    out = image.copy()
+    total = len(regions)
+    for done, region in enumerate(regions, start=1):
+        if cancelled is not None and cancelled():
+            raise Cancelled("Inpainting was cancelled.")
+        inpaint_region(out, image, mask, inpainter.inpaint, region, feather=feather)
+        if progress is not None:
+            progress(done, total)
+    return out

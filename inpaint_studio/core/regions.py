@@ -1,0 +1,364 @@
+"""Region planning: split a mask into context windows, run an inpainter on each, paste back.
+
+Strategies and when they scale (``working_size`` comes from the backend's ``BackendInfo``):
+
+- ``"crop"`` (default): one region per group of nearby holes. Each connected component of
+  the mask (8-connectivity) gets a context window = its bounding box grown on every side
+  by ``max(min_margin, ceil(margin_ratio * max(bbox w, bbox h) / 2))`` px, so with the
+  default ``margin_ratio=1.0`` the window side is about twice the hole side (the hole fills
+  about a quarter of the window) and never less than ``hole + 2 * min_margin``. Windows are
+  rounded up to ``pad_multiple``, shifted inward (not clipped) at image borders so they keep
+  their size, and windows that overlap are merged into one region. Trigger: a window whose
+  longest side is greater than ``working_size`` is downscaled to ``working_size``; with
+  ``working_size=None`` windows run at full resolution.
+- ``"resize"``: one region = the whole image. Trigger: downscaled so its longest side is
+  ``working_size`` when the image's longest side is greater than ``working_size``.
+- ``"whole"``: one region = the whole image at full resolution.
+
+Every strategy also obeys ``max_crop_pixels`` (default 4096 * 4096, about 16.8 MP): a
+region whose model input would have more pixels is downscaled further, so memory stays
+bounded even for a 100 MP photo with a quarter of it masked.
+
+Paste-back: pixels outside the mask are always bit-exact copies of the input. Unscaled
+regions paste the backend's output inside the mask. Downscaled regions are upscaled with
+bicubic interpolation and seam-corrected: the residual ``original - upscaled`` measured on
+known pixels next to the hole (box average, ``2 * feather + 3`` px wide) is added back
+inside the hole with weight ``1 - alpha``, where ``alpha = min(1, d / (feather + 1))`` and
+``d`` is the Euclidean distance (px) to the nearest known pixel. So the correction is 3/4
+at the hole edge (feather 3), fades over ``feather`` px and is zero deeper inside; the
+plain upscaled fill is used there. ``feather=0`` disables the correction.
+
+The windows of a plan never overlap, so a region's crop holds only its own mask pixels (no
+neighbouring hole is read as content) and context is always read from the input image:
+running the regions together, one by one or in any order gives identical arrays. Memory per
+region is bounded by ``working_memory_estimate`` (the upscale is pasted in 256 px tiles);
+planning itself needs an int32 label map of the mask's bounding box.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from inpaint_studio.core.geometry import Rect
+from inpaint_studio.errors import BackendError, MaskError
+
+STRATEGIES = ("crop", "resize", "whole")
+DEFAULT_MAX_CROP_PIXELS = 4096 * 4096
+DEFAULT_FEATHER = 3
+
+# Side of the tiles a downscaled region is pasted back in (bounds the float buffers).
+_TILE = 256
+
+InpaintFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Region:
+    """One inpaint call: crop window and hole bbox in image px, scale = model input / crop."""
+
+    crop: Rect
+    hole: Rect
+    scale: float = 1.0
+    labels: tuple[int, ...] = ()
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(width, height) of the arrays handed to the inpainter, >= 1 each."""
+        if self.scale >= 1.0:
+            return self.crop.w, self.crop.h
+        return _scaled_size(self.crop.w, self.crop.h, self.scale)
+
+    @property
+    def scaled(self) -> bool:
+        """Whether the crop is resized before inpainting."""
+        return self.input_size != (self.crop.w, self.crop.h)
+
+
+def _scaled_size(w: int, h: int, scale: float) -> tuple[int, int]:
+    return max(1, int(w * scale + 1e-6)), max(1, int(h * scale + 1e-6))
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _fit(rect: Rect, width: int, height: int, pad_multiple: int) -> Rect:
+    """Round rect's size up to pad_multiple and shift it inside (width, height), clipping last."""
+    w = min(width, _round_up(rect.w, pad_multiple))
+    h = min(height, _round_up(rect.h, pad_multiple))
+    x = rect.x - (w - rect.w) // 2
+    y = rect.y - (h - rect.h) // 2
+    x = min(max(x, 0), width - w)
+    y = min(max(y, 0), height - h)
+    return Rect(x, y, w, h)
+
+
+def _limit_scale(w: int, h: int, scale: float, max_crop_pixels: int) -> float:
+    """Lower scale until the model input of a (w, h) crop has at most max_crop_pixels."""
+    if max_crop_pixels < 1:
+        raise ValueError("max_crop_pixels must be >= 1")
+    iw, ih = (w, h) if scale >= 1.0 else _scaled_size(w, h, scale)
+    if iw * ih <= max_crop_pixels:
+        return scale
+    scale = min(scale, math.sqrt(max_crop_pixels / (w * h)))
+    while math.prod(_scaled_size(w, h, scale)) > max_crop_pixels:
+        scale *= 0.999
+    return scale
+
+
+def plan_regions(
+    mask: np.ndarray,
+    *,
+    image_size: tuple[int, int] | None = None,
+    strategy: str = "crop",
+    working_size: int | None = None,
+    margin_ratio: float = 1.0,
+    min_margin: int = 64,
+    pad_multiple: int = 8,
+    max_crop_pixels: int = DEFAULT_MAX_CROP_PIXELS,
+) -> list[Region]:
+    """(H,W) uint8 mask (non-zero = fill), image_size (W, H) -> disjoint regions, top to bottom."""
+    if mask.ndim != 2:
+        raise MaskError(f"The mask must be a single-channel image, got shape {mask.shape}.")
+    height, width = mask.shape
+    if image_size is not None and tuple(image_size) != (width, height):
+        raise MaskError(
+            f"The mask is {width}x{height} but the image is {image_size[0]}x{image_size[1]}."
+        )
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
+    if working_size is not None and working_size < 1:
+        raise ValueError("working_size must be >= 1 or None")
+    pad_multiple = max(1, int(pad_multiple))
+
+    bbox = Rect.of_mask(mask)
+    if bbox.is_empty():
+        return []
+    sub = np.ascontiguousarray(mask[bbox.slices] != 0).view(np.uint8)
+    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(sub, connectivity=8)
+    del _labels, sub
+    all_labels = tuple(range(1, n))
+    full = Rect(0, 0, width, height)
+
+    if strategy != "crop":
+        scale = 1.0
+        longest = max(width, height)
+        if strategy == "resize" and working_size is not None and longest > working_size:
+            scale = working_size / longest
+        scale = _limit_scale(width, height, scale, max_crop_pixels)
+        return [Region(crop=full, hole=bbox, scale=scale, labels=all_labels)]
+
+    # one window per component, then merge overlapping windows
+    crops: list[Rect] = []
+    holes: list[Rect] = []
+    members: list[tuple[int, ...]] = []
+    coords = np.zeros((max(n - 1, 1), 4), np.int64)  # x1, y1, x2, y2 of live windows
+    alive = np.zeros(len(coords), bool)
+    for label in range(1, n):
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        hole = Rect(bbox.x + x, bbox.y + y, w, h)
+        margin = max(int(min_margin), math.ceil(margin_ratio * max(w, h) / 2))
+        crop = _fit(hole.expand(margin), width, height, pad_multiple)
+        group = (label,)
+        while True:
+            hits = np.flatnonzero(
+                alive
+                & (coords[:, 0] < crop.x2)
+                & (crop.x < coords[:, 2])
+                & (coords[:, 1] < crop.y2)
+                & (crop.y < coords[:, 3])
+            )
+            if hits.size == 0:
+                break
+            for i in hits:
+                alive[i] = False
+                crop = crop.union(crops[i])
+                hole = hole.union(holes[i])
+                group = group + members[i]
+            crop = _fit(crop, width, height, pad_multiple)
+        crops.append(crop)
+        holes.append(hole)
+        members.append(group)
+        slot = len(crops) - 1
+        coords[slot] = (crop.x, crop.y, crop.x2, crop.y2)
+        alive[slot] = True
+
+    regions = []
+    for i in np.flatnonzero(alive):
+        crop = crops[i]
+        scale = 1.0
+        longest = max(crop.w, crop.h)
+        if working_size is not None and longest > working_size:
+            scale = working_size / longest
+        scale = _limit_scale(crop.w, crop.h, scale, max_crop_pixels)
+        regions.append(
+            Region(crop=crop, hole=holes[i], scale=scale, labels=tuple(sorted(members[i])))
+        )
+    regions.sort(key=lambda r: (r.crop.y, r.crop.x))
+    return regions
+
+
+def _halo(feather: int) -> int:
+    """Context px the seam correction reads around a tile: distance cap and box radius."""
+    return feather + 1 if feather > 0 else 0
+
+
+def working_memory_estimate(region: Region, channels: int = 3) -> int:
+    """Peak bytes of temporary arrays run_regions allocates for region (not the model's own)."""
+    w, h = region.crop.w, region.crop.h
+    if not region.scaled:
+        # crop copy, 0/255 mask, filled crop, boolean selection
+        return w * h * (2 * channels + 2)
+    iw, ih = region.input_size
+    small = iw * ih * (2 * channels + 3)  # small image, mask, dilated mask, filled small image
+    rows_down = ih * w  # first pass of the block-max mask reduction
+    tile = (_TILE + 2 * _halo(DEFAULT_FEATHER)) ** 2
+    per_px = 24 * channels + 24  # uint8 upscale, float32 residual/sums/result, maps, temps
+    return small + rows_down + tile * per_px
+
+
+def _call(inpaint_fn: InpaintFn, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    filled = np.asarray(inpaint_fn(image, mask))
+    if filled.shape != image.shape or filled.dtype != np.uint8:
+        raise BackendError(
+            f"The model returned a {filled.dtype} image of shape {filled.shape}; "
+            f"expected uint8 {image.shape}."
+        )
+    return filled
+
+
+def _block_max_mask(mask_crop: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    """(h,w) uint8 mask view -> (out_h,out_w) uint8, 255 where any pixel of its block is set."""
+    h, w = mask_crop.shape
+    rows = (np.arange(out_h, dtype=np.int64) * h) // out_h
+    cols = (np.arange(out_w, dtype=np.int64) * w) // out_w
+    reduced = np.maximum.reduceat(mask_crop, rows, axis=0)
+    reduced = np.maximum.reduceat(reduced, cols, axis=1)
+    small = (reduced != 0).astype(np.uint8) * 255
+    # partial overlaps of the area filter and the bicubic upscale reach one pixel further
+    return cv2.dilate(small, np.ones((3, 3), np.uint8))
+
+
+def _upscale_rect(small: np.ndarray, crop_w: int, crop_h: int, rect: Rect) -> np.ndarray:
+    """Bicubic upscale of small to (crop_h, crop_w), evaluated only inside rect -> (h,w,3) uint8."""
+    sh, sw = small.shape[:2]
+    fx, fy = sw / crop_w, sh / crop_h
+    matrix = np.array(
+        [[fx, 0.0, (rect.x + 0.5) * fx - 0.5], [0.0, fy, (rect.y + 0.5) * fy - 0.5]], np.float64
+    )
+    return cv2.warpAffine(
+        small,
+        matrix,
+        (rect.w, rect.h),
+        flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
+def _paste_scaled(
+    out: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray,
+    region: Region,
+    small_filled: np.ndarray,
+    feather: int,
+) -> None:
+    """Upscale small_filled into out inside region's mask pixels, seam-corrected, tile by tile."""
+    crop = region.crop
+    hole = region.hole.intersect(crop)
+    halo = _halo(feather)
+    box = 2 * halo + 1
+    for y0 in range(hole.y, hole.y2, _TILE):
+        for x0 in range(hole.x, hole.x2, _TILE):
+            core = Rect(x0, y0, min(_TILE, hole.x2 - x0), min(_TILE, hole.y2 - y0))
+            core_holes = mask[core.slices] != 0
+            if not core_holes.any():
+                continue
+            ext = core.expand(halo).intersect(crop)
+            inner = Rect(core.x - ext.x, core.y - ext.y, core.w, core.h)
+            holes = mask[ext.slices] != 0
+            weight = None
+            if feather > 0:
+                dist = cv2.distanceTransform(
+                    holes.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE
+                )
+                weight = np.maximum(1.0 - dist / np.float32(feather + 1), 0.0)
+                weight[~holes] = 0.0
+                if not weight[inner.slices].any():
+                    weight = None  # the tile is deep inside the hole: plain upscale
+            if weight is None:
+                local = Rect(core.x - crop.x, core.y - crop.y, core.w, core.h)
+                result = _upscale_rect(small_filled, crop.w, crop.h, local)
+            else:
+                local = Rect(ext.x - crop.x, ext.y - crop.y, ext.w, ext.h)
+                up = _upscale_rect(small_filled, crop.w, crop.h, local)
+                known = (~holes).astype(np.float32)
+                residual = image[ext.slices].astype(np.float32)
+                residual -= up
+                residual *= known[..., None]
+                border = cv2.BORDER_CONSTANT
+                total = cv2.boxFilter(residual, -1, (box, box), normalize=False, borderType=border)
+                count = cv2.boxFilter(known, -1, (box, box), normalize=False, borderType=border)
+                weight /= np.maximum(count, 1.0)
+                total *= weight[..., None]
+                total += up
+                result = np.clip(np.rint(total[inner.slices]), 0, 255).astype(np.uint8)
+            target = out[core.slices]
+            target[core_holes] = result[core_holes]
+
+
+def inpaint_region(
+    out: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray,
+    inpaint_fn: InpaintFn,
+    region: Region,
+    *,
+    feather: int = DEFAULT_FEATHER,
+) -> None:
+    """Fill region's mask pixels of out (H,W,3) uint8 in place, reading context from image."""
+    crop = region.crop
+    mask_crop = mask[crop.slices]
+    if not region.scaled:
+        sel = mask_crop != 0
+        crop_mask = sel.astype(np.uint8) * 255
+        filled = _call(inpaint_fn, np.ascontiguousarray(image[crop.slices]), crop_mask)
+        out[crop.slices][sel] = filled[sel]
+        return
+    iw, ih = region.input_size
+    small = cv2.resize(image[crop.slices], (iw, ih), interpolation=cv2.INTER_AREA)
+    small_mask = _block_max_mask(mask_crop, iw, ih)
+    small_filled = _call(inpaint_fn, np.ascontiguousarray(small), small_mask)
+    _paste_scaled(out, image, mask, region, small_filled, max(0, int(feather)))
+
+
+def check_inputs(image: np.ndarray, mask: np.ndarray) -> None:
+    """Raise ValueError/MaskError unless image is (H,W,3) uint8 and mask is (H,W) uint8."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an (H,W,3) uint8 image, got {image.dtype} {image.shape}")
+    if mask.dtype != np.uint8 or mask.shape != image.shape[:2]:
+        raise MaskError(
+            f"The mask ({mask.shape[1] if mask.ndim > 1 else '?'}x{mask.shape[0]}) does not "
+            f"match the image ({image.shape[1]}x{image.shape[0]})."
+        )
+
+
+def run_regions(
+    image: np.ndarray,
+    mask: np.ndarray,
+    inpaint_fn: InpaintFn,
+    regions: Sequence[Region],
+    *,
+    feather: int = DEFAULT_FEATHER,
+) -> np.ndarray:
+    """(H,W,3) uint8 + (H,W) uint8 mask -> new (H,W,3) uint8; outside the mask bit-exact."""
+    check_inputs(image, mask)
+    out = image.copy()
+    for region in regions:
+        inpaint_region(out, image, mask, inpaint_fn, region, feather=feather)
+    return out

@@ -1,0 +1,292 @@
+"""EditorController: the editing logic between the window, the canvas, the undo stack and the
+worker (open, save, strokes, clear mask, inpaint requests and results). No widgets or dialogs:
+failures are raised (open/save) or emitted as one-line messages (inpaint) for the window to show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from inpaint_studio.core.document import Document
+from inpaint_studio.core.geometry import Rect
+from inpaint_studio.qt.canvas import CanvasView
+from inpaint_studio.qt.settings import Settings
+from inpaint_studio.qt.signals import emit
+from inpaint_studio.qt.undo import BudgetUndoStack
+from inpaint_studio.qt.worker import (
+    InpainterFactory,
+    InpaintRequest,
+    InpaintResult,
+    WorkerHost,
+)
+
+
+def context_crop(mask_rect: Rect, width: int, height: int, min_margin: int) -> Rect:
+    """Crop sent to the model: mask bbox grown by max(min_margin, its longest side), clipped."""
+    margin = max(int(min_margin), mask_rect.w, mask_rect.h)
+    return mask_rect.expand(margin).clip(width, height)
+
+
+class EditorController(QObject):
+    """Owns the Document, its BudgetUndoStack and the worker thread; drives the CanvasView."""
+
+    document_changed = Signal()
+    busy_changed = Signal(bool)
+    progress = Signal(int, int)  # regions done, total (0, 0 = unknown)
+    status = Signal(str)  # short status-bar message
+    error = Signal(str)  # one-line message for a message box
+    inpaint_applied = Signal(object)  # InpaintResult that became an undo step
+    inpaint_dropped = Signal(int, str)  # request_id, why it was not applied
+
+    def __init__(
+        self,
+        canvas: CanvasView,
+        settings: Settings | None = None,
+        factory: InpainterFactory | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = (settings or Settings()).validated()
+        self.canvas = canvas
+        self.stack = BudgetUndoStack(self.settings.history_budget_bytes, self)
+        self.host = WorkerHost(factory, self)
+        self.worker = self.host.worker
+        self._next_id = 0
+        self._current: InpaintRequest | None = None  # the only request whose result we want
+        self._deferred: InpaintResult | None = None  # arrived mid-stroke, applied at release
+        self._confirmed_overwrite: Path | None = None
+
+        canvas.set_brush_size(self.settings.brush_size)
+        canvas.stroke_finished.connect(self._on_stroke_finished)
+        self.stack.region_changed.connect(canvas.update_region)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(self._on_cancelled)
+        self.worker.progress.connect(self._on_progress)
+
+    # --- state ----------------------------------------------------------------------------
+    @property
+    def document(self) -> Document | None:
+        return self.stack.document
+
+    def is_modified(self) -> bool:
+        """True when the undo stack is away from its clean (opened / saved) state."""
+        return self.document is not None and not self.stack.isClean()
+
+    def is_busy(self) -> bool:
+        return self._current is not None
+
+    def update_settings(self, settings: Settings) -> None:
+        self.settings = settings.validated()
+        self.stack.set_budget_bytes(self.settings.history_budget_bytes)
+
+    # --- documents ------------------------------------------------------------------------
+    def open_path(self, path: str | Path) -> list[str]:
+        """Load an image file as the new document; returns its load warnings.
+
+        Raises InpaintStudioError (the current document is kept on failure)."""
+        from inpaint_studio.core.imageio import load_image
+
+        loaded = load_image(path)
+        self.set_document(Document.from_loaded(loaded))
+        return list(loaded.warnings)
+
+    def set_document(self, doc: Document | None) -> None:
+        """Replace the document: cancels a running fill, empties the undo stack."""
+        self.cancel_inpaint(quiet=True)
+        self._deferred = None
+        self._confirmed_overwrite = None
+        self.canvas.set_document(None)  # drop the old QImages before converting the new one
+        self.stack.reset(doc)
+        self.canvas.set_document(doc)
+        emit(self.document_changed)
+
+    def save(self, path: str | Path, quality: int | None = None) -> Path:
+        """Export the image by extension (EXIF/ICC kept via like=original); marks clean.
+
+        Raises ImageSaveError."""
+        from inpaint_studio.core.imageio import jpeg_quality_for, save_image
+
+        doc = self._require_document()
+        self.canvas.end_stroke()
+        if quality is None:
+            quality = self.settings.jpeg_quality or jpeg_quality_for(doc.original)
+        target = Path(path)
+        save_image(target, doc.image, alpha=doc.alpha, like=doc.original, quality=quality)
+        doc.mark_saved(target)
+        self.stack.setClean()
+        emit(self.status, f"Saved {target.name}")
+        return target
+
+    def is_original_path(self, path: str | Path) -> bool:
+        """True when `path` is the file the document was opened from."""
+        doc = self.document
+        source = getattr(doc.original, "source_path", None) if doc is not None else None
+        if source is None:
+            return False
+        try:
+            return Path(path).resolve() == Path(source).resolve()
+        except OSError:
+            return False
+
+    def needs_overwrite_confirmation(self, path: str | Path) -> bool:
+        """Saving over the opened original asks once per document."""
+        if not self.is_original_path(path):
+            return False
+        return self._confirmed_overwrite != Path(path).resolve()
+
+    def confirm_overwrite(self, path: str | Path) -> None:
+        self._confirmed_overwrite = Path(path).resolve()
+
+    def _require_document(self) -> Document:
+        doc = self.document
+        if doc is None:
+            raise RuntimeError("no document is open")
+        return doc
+
+    # --- edits ----------------------------------------------------------------------------
+    def _on_stroke_finished(self, edit) -> None:
+        if self.document is not None:
+            self.stack.push_edit(edit)
+        if self._deferred is not None:
+            result, self._deferred = self._deferred, None
+            self._on_finished(result)
+
+    def undo(self) -> None:
+        self.canvas.end_stroke()
+        self.stack.undo()
+
+    def redo(self) -> None:
+        self.canvas.end_stroke()
+        self.stack.redo()
+
+    def clear_mask(self) -> bool:
+        """Clear the whole mask as one undo step; False if it was already empty."""
+        doc = self.document
+        if doc is None:
+            return False
+        self.canvas.end_stroke()
+        edit = doc.clear_mask_edit()
+        if edit is None:
+            return False
+        self.stack.push_edit(edit)
+        return True
+
+    # --- inpainting -----------------------------------------------------------------------
+    def build_request(
+        self, backend: str, device: str | None = None, strategy: str | None = None
+    ) -> InpaintRequest | None:
+        """Frozen request for the painted mask (copies of the crop), or None if no mask."""
+        doc = self.document
+        if doc is None:
+            return None
+        hole = doc.mask_rect()
+        if hole.is_empty():
+            return None
+        crop = context_crop(hole, doc.width, doc.height, self.settings.context_margin)
+        self._next_id += 1
+        return InpaintRequest(
+            request_id=self._next_id,
+            image=doc.image_copy(crop),
+            mask=doc.mask_copy(crop),
+            origin=crop,
+            backend=backend,
+            device=device or self.settings.device,
+            strategy=strategy or self.settings.strategy,
+        )
+
+    def start_inpaint(
+        self, backend: str, device: str | None = None, strategy: str | None = None
+    ) -> int | None:
+        """Send the mask to the worker; returns the request id (None if nothing to fill).
+
+        A newer request supersedes (cancels) a running one."""
+        self.canvas.end_stroke()
+        request = self.build_request(backend, device, strategy)
+        if request is None:
+            emit(self.status, "Paint over what to remove first.")
+            return None
+        was_busy = self.is_busy()
+        self._current = request
+        self._deferred = None
+        self.host.submit(request)
+        emit(self.status, f"Inpainting with {backend}…")
+        emit(self.progress, 0, 0)
+        if not was_busy:
+            emit(self.busy_changed, True)
+        return request.request_id
+
+    def cancel_inpaint(self, quiet: bool = False) -> bool:
+        """Esc: cancel the running fill (its result will be dropped); False if none runs."""
+        if self._current is None:
+            return False
+        rid = self._current.request_id
+        self._current = None
+        self._deferred = None
+        self.host.cancel()
+        emit(self.busy_changed, False)
+        if not quiet:
+            emit(self.status, "Inpainting cancelled.")
+        emit(self.inpaint_dropped, rid, "cancelled")
+        return True
+
+    def _finish_request(self) -> None:
+        self._current = None
+        emit(self.busy_changed, False)
+
+    def _on_progress(self, request_id: int, done: int, total: int) -> None:
+        if self._current is not None and request_id == self._current.request_id:
+            emit(self.progress, done, total)
+
+    def _on_failed(self, request_id: int, message: str) -> None:
+        if self._current is None or request_id != self._current.request_id:
+            return  # a superseded request failing is not news
+        self._finish_request()
+        emit(self.status, "Inpainting failed.")
+        emit(self.error, message)
+
+    def _on_cancelled(self, request_id: int) -> None:
+        if self._current is not None and request_id == self._current.request_id:
+            self._finish_request()  # cancelled from the worker side (should not happen)
+
+    def _on_finished(self, result: InpaintResult) -> None:
+        request = self._current
+        if request is None or result.request_id != request.request_id:
+            emit(self.inpaint_dropped, result.request_id, "stale")
+            return
+        if self.canvas.is_stroking():
+            self._deferred = result  # the stroke owns the mask until release
+            return
+        self._finish_request()
+        doc = self.document
+        origin = result.origin
+        if doc is None or origin.clip(doc.width, doc.height) != origin:
+            emit(self.inpaint_dropped, result.request_id, "document changed")
+            return
+        if not np.array_equal(doc.image[origin.slices], request.image):
+            emit(self.status, "The photo changed while filling; the result was discarded.")
+            emit(self.inpaint_dropped, result.request_id, "image changed")
+            return
+        # paste only where the request asked AND the mask is still painted
+        fill_mask = np.where((request.mask != 0) & (doc.mask[origin.slices] != 0), 255, 0)
+        edit = doc.fill_edit(
+            origin, fill_mask.astype(np.uint8), result.image, f"Inpaint ({result.backend})"
+        )
+        if edit is None:
+            emit(self.inpaint_dropped, result.request_id, "mask erased")
+            return
+        self.stack.push_edit(edit)
+        emit(
+            self.status,
+            f"Filled with {result.backend} on {result.device} in {result.elapsed_s:.2f} s",
+        )
+        emit(self.inpaint_applied, result)
+
+    # --- shutdown -------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel a running fill, stop the worker thread and wait for it (never terminate)."""
+        self.cancel_inpaint(quiet=True)
+        self.host.stop()

@@ -1,0 +1,415 @@
+"""MainWindow: assembles the canvas, actions, menus, toolbar, history dock and status bar.
+
+Editing logic lives in `EditorController`; the window only wires actions to it and turns its
+failures into message boxes (through `qt.dialogs`, which tests replace).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QSpinBox,
+    QUndoView,
+    QWidget,
+)
+
+from inpaint_studio.core.brush import MAX_BRUSH_SIZE
+from inpaint_studio.errors import InpaintStudioError
+from inpaint_studio.qt import dialogs
+from inpaint_studio.qt.canvas import CanvasView, Tool
+from inpaint_studio.qt.controller import EditorController
+from inpaint_studio.qt.settings import DEVICES, Settings, save_settings
+from inpaint_studio.qt.worker import InpainterFactory
+
+APP_TITLE = "Inpaint Studio"
+SAVE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
+
+
+class DeviceCombo(QComboBox):
+    """auto / cpu / cuda; CUDA availability is checked (torch imported) on first opening only."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        for name in DEVICES:
+            self.addItem(name, name)
+        self.setToolTip("Device for neural models (auto = CUDA when available)")
+        self._checked = False
+
+    def check_cuda(self) -> None:
+        if self._checked:
+            return
+        self._checked = True
+        try:
+            import torch
+
+            ok = bool(torch.cuda.is_available())
+            reason = "PyTorch reports no CUDA GPU."
+        except Exception as exc:  # torch missing or broken: CPU only
+            ok, reason = False, f"PyTorch is not usable: {exc}"
+        if not ok:
+            index = self.findData("cuda")
+            model = self.model()
+            if isinstance(model, QStandardItemModel) and index >= 0:
+                model.item(index).setEnabled(False)
+                self.setItemData(index, reason, Qt.ItemDataRole.ToolTipRole)
+            if self.currentData() == "cuda":
+                self.setCurrentIndex(self.findData("auto"))
+
+    def showPopup(self) -> None:  # Qt override
+        self.check_cuda()
+        super().showPopup()
+
+
+class MainWindow(QMainWindow):
+    """The editor window: File / Edit / View / Tools menus, tool bar, history dock."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        factory: InpainterFactory | None = None,
+        persist_settings: bool = True,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = (settings or Settings()).validated()
+        self._persist_settings = persist_settings
+        self.canvas = CanvasView(self)
+        self.setCentralWidget(self.canvas)
+        self.controller = EditorController(self.canvas, self.settings, factory, self)
+        self.stack = self.controller.stack
+        self.setAcceptDrops(True)
+        self.resize(1200, 800)
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_history_dock()
+        self._build_status_bar()
+        self._connect()
+        self._update_title()
+        self._on_document_changed()
+
+    # --- construction ---------------------------------------------------------------------
+    def _action(self, text: str, slot, shortcuts=(), tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when menus/toolbars are hidden
+        return action
+
+    def _build_actions(self) -> None:
+        c = self.canvas
+        self.open_action = self._action("&Open…", lambda: self.open_file(), ["Ctrl+O"])
+        self.save_action = self._action("&Save", lambda: self.save(), ["Ctrl+S"])
+        self.save_as_action = self._action(
+            "Save &As…", lambda: self.save_as(), [QKeySequence("Ctrl+Shift+S")]
+        )
+        self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
+        self.undo_action = self._action("&Undo", self.controller.undo, ["Ctrl+Z"])
+        self.redo_action = self._action("&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
+        self.clear_mask_action = self._action(
+            "&Clear mask", self.controller.clear_mask, ["Ctrl+Shift+X"], "Erase the whole mask"
+        )
+        self.fit_action = self._action("&Fit to window", c.fit, ["Ctrl+0"])
+        self.actual_size_action = self._action("&100%", c.actual_size, ["Ctrl+1"])
+        self.zoom_in_action = self._action(
+            "Zoom &in", lambda: c.zoom_by(1.25), [QKeySequence.StandardKey.ZoomIn, "Ctrl+="]
+        )
+        self.zoom_out_action = self._action(
+            "Zoom &out", lambda: c.zoom_by(0.8), [QKeySequence.StandardKey.ZoomOut]
+        )
+        self.brush_action = self._action(
+            "&Brush", lambda: c.set_tool(Tool.BRUSH), ["B"], "Paint what to remove"
+        )
+        self.eraser_action = self._action(
+            "&Eraser", lambda: c.set_tool(Tool.ERASER), ["E"], "Erase the mask"
+        )
+        group = QActionGroup(self)
+        for action in (self.brush_action, self.eraser_action):
+            action.setCheckable(True)
+            group.addAction(action)
+        self.brush_action.setChecked(True)
+        self.smaller_action = self._action("S&maller brush", lambda: c.adjust_brush_size(-1), ["["])
+        self.larger_action = self._action("&Larger brush", lambda: c.adjust_brush_size(1), ["]"])
+        self.inpaint_action = self._action(
+            "&Inpaint", self.inpaint, ["Return", "Enter"], "Fill the masked area"
+        )
+        self.cancel_action = self._action("&Cancel", self.controller.cancel_inpaint, ["Esc"])
+        self.cancel_action.setEnabled(False)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for a in (self.open_action, self.save_action, self.save_as_action):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        for a in (self.undo_action, self.redo_action, self.clear_mask_action):
+            edit_menu.addAction(a)
+        self.view_menu = bar.addMenu("&View")
+        for a in (self.fit_action, self.actual_size_action, self.zoom_in_action):
+            self.view_menu.addAction(a)
+        self.view_menu.addAction(self.zoom_out_action)
+        tools_menu = bar.addMenu("&Tools")
+        for a in (self.brush_action, self.eraser_action, self.smaller_action, self.larger_action):
+            tools_menu.addAction(a)
+        tools_menu.addSeparator()
+        tools_menu.addAction(self.inpaint_action)
+        tools_menu.addAction(self.cancel_action)
+
+    def _build_toolbar(self) -> None:
+        bar = self.addToolBar("Tools")
+        bar.setObjectName("tools")
+        bar.addAction(self.brush_action)
+        bar.addAction(self.eraser_action)
+        self.size_spin = QSpinBox()
+        self.size_spin.setRange(1, MAX_BRUSH_SIZE)
+        self.size_spin.setSuffix(" px")
+        self.size_spin.setToolTip("Brush size ([ and ])")
+        self.size_spin.setValue(self.canvas.brush_size)
+        bar.addWidget(self.size_spin)
+        bar.addAction(self.clear_mask_action)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Model "))
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Inpainting method")
+        self.populate_models()
+        bar.addWidget(self.model_combo)
+        bar.addWidget(QLabel(" Device "))
+        self.device_combo = DeviceCombo()
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(self.settings.device)))
+        bar.addWidget(self.device_combo)
+        bar.addAction(self.inpaint_action)
+
+    def populate_models(self) -> None:
+        """Fill the model combo from registry.available(); unavailable ones are disabled."""
+        combo = self.model_combo
+        combo.clear()
+        try:
+            from inpaint_studio.backends import registry
+
+            entries = registry.available()
+            default = self.settings.default_backend or registry.DEFAULT_BACKEND
+        except Exception as exc:  # a broken plugin must not stop the editor from opening
+            self.statusBar().showMessage(f"No inpainting models: {exc}")
+            return
+        model = combo.model()
+        for info, ok, reason in entries:
+            combo.addItem(info.title, info.name)
+            index = combo.count() - 1
+            tip = info.description if ok else f"Unavailable: {reason}"
+            combo.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+            if not ok and isinstance(model, QStandardItemModel):
+                model.item(index).setEnabled(False)
+        index = combo.findData(default)
+        if index < 0 or not entries[index][1]:  # default unavailable: first usable model
+            index = next((i for i, entry in enumerate(entries) if entry[1]), -1)
+        combo.setCurrentIndex(index)
+
+    def _build_history_dock(self) -> None:
+        self.history_view = QUndoView(self.stack)
+        self.history_view.setEmptyLabel("Opened photo")
+        self.history_dock = QDockWidget("History", self)
+        self.history_dock.setObjectName("history")
+        self.history_dock.setWidget(self.history_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.history_dock)
+        toggle = self.history_dock.toggleViewAction()
+        toggle.setText("Show &History panel")
+        self.view_menu.addSeparator()
+        self.view_menu.addAction(toggle)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.zoom_label = QLabel()
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.setVisible(False)
+        status.addPermanentWidget(self.progress_bar)
+        status.addPermanentWidget(self.zoom_label)
+
+    def _connect(self) -> None:
+        c, ctl, stack = self.canvas, self.controller, self.stack
+        self.size_spin.valueChanged.connect(c.set_brush_size)
+        c.brush_size_changed.connect(self.size_spin.setValue)
+        c.tool_changed.connect(self._on_tool_changed)
+        c.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        stack.cleanChanged.connect(lambda _clean: self._update_title())
+        stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        stack.undoTextChanged.connect(lambda t: self.undo_action.setText(f"&Undo {t}".strip()))
+        stack.redoTextChanged.connect(lambda t: self.redo_action.setText(f"&Redo {t}".strip()))
+        stack.steps_evicted.connect(lambda _n: self.history_view.setEmptyLabel("Oldest kept state"))
+        ctl.document_changed.connect(self._on_document_changed)
+        ctl.busy_changed.connect(self._on_busy_changed)
+        ctl.progress.connect(self._on_progress)
+        ctl.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        ctl.error.connect(lambda text: dialogs.show_error(self, APP_TITLE, text))
+        self.undo_action.setEnabled(stack.canUndo())
+        self.redo_action.setEnabled(stack.canRedo())
+
+    # --- reactions ------------------------------------------------------------------------
+    def _on_tool_changed(self, tool: Tool) -> None:
+        (self.eraser_action if tool == Tool.ERASER else self.brush_action).setChecked(True)
+
+    def _on_document_changed(self) -> None:
+        has_doc = self.controller.document is not None
+        for action in (
+            self.save_action,
+            self.save_as_action,
+            self.clear_mask_action,
+            self.inpaint_action,
+        ):
+            action.setEnabled(has_doc)
+        self.history_view.setEmptyLabel("Opened photo")
+        self._update_title()
+        if has_doc:
+            self.canvas.setFocus()
+
+    def _on_busy_changed(self, busy: bool) -> None:
+        self.progress_bar.setVisible(busy)
+        self.progress_bar.setRange(0, 0)
+        self.cancel_action.setEnabled(busy)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if total > 1:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(done)
+        else:
+            self.progress_bar.setRange(0, 0)
+
+    def _update_title(self) -> None:
+        doc = self.controller.document
+        modified = self.controller.is_modified()
+        if doc is None:
+            self.setWindowTitle(APP_TITLE)
+            return
+        name = doc.path.name if doc.path is not None else "Untitled"
+        self.setWindowTitle(f"{name}{'*' if modified else ''} — {APP_TITLE}")
+
+    # --- commands -------------------------------------------------------------------------
+    def confirm_discard(self) -> bool:
+        """True if there are no unsaved edits or the user agrees to lose them."""
+        if not self.controller.is_modified():
+            return True
+        return dialogs.ask_yes_no(self, APP_TITLE, "The photo has unsaved changes. Discard them?")
+
+    def open_file(self, path: str | Path | None = None) -> bool:
+        """Open `path` (or ask for one); errors and load warnings are shown, False on failure."""
+        if not self.confirm_discard():
+            return False
+        if path is None:
+            path = dialogs.get_open_path(self, self.settings.last_folder)
+            if not path:
+                return False
+        try:
+            warnings = self.controller.open_path(path)
+        except InpaintStudioError as exc:
+            dialogs.show_error(self, APP_TITLE, str(exc))
+            return False
+        self.settings = dataclasses.replace(self.settings, last_folder=str(Path(path).parent))
+        if warnings:
+            text = " ".join(warnings)
+            self.statusBar().showMessage(text, 15000)
+            dialogs.show_warning(self, APP_TITLE, text)
+        else:
+            self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
+        return True
+
+    def save(self) -> bool:
+        """Ctrl+S: write back to the opened file (asks before overwriting the original)."""
+        doc = self.controller.document
+        if doc is None:
+            return False
+        path = doc.path
+        if path is None or path.suffix.lower() not in SAVE_EXTENSIONS:
+            return self.save_as()
+        return self._save_to(path)
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        """Ctrl+Shift+S: export to a new file; the format comes from the extension."""
+        doc = self.controller.document
+        if doc is None:
+            return False
+        if path is None:
+            suggested = ""
+            if doc.path is not None:
+                suffix = doc.path.suffix if doc.path.suffix.lower() in SAVE_EXTENSIONS else ".png"
+                suggested = str(doc.path.with_name(f"{doc.path.stem}-edited{suffix}"))
+            path = dialogs.get_save_path(self, suggested)
+            if not path:
+                return False
+        path = Path(path)
+        if not path.suffix:
+            original = doc.path.suffix if doc.path is not None else ""
+            path = path.with_suffix(original if original.lower() in SAVE_EXTENSIONS else ".png")
+        return self._save_to(path)
+
+    def _save_to(self, path: Path) -> bool:
+        if self.controller.needs_overwrite_confirmation(path):
+            question = f"Overwrite the original photo {path.name}? This cannot be undone."
+            if not dialogs.ask_yes_no(self, APP_TITLE, question):
+                return False
+            self.controller.confirm_overwrite(path)
+        try:
+            self.controller.save(path)
+        except InpaintStudioError as exc:
+            dialogs.show_error(self, APP_TITLE, str(exc))
+            return False
+        self._update_title()
+        return True
+
+    def inpaint(self) -> int | None:
+        """Enter: fill the mask with the chosen model on the chosen device."""
+        backend = self.model_combo.currentData()
+        if not backend:
+            dialogs.show_error(self, APP_TITLE, "No inpainting model is available.")
+            return None
+        return self.controller.start_inpaint(backend, self.device_combo.currentData())
+
+    def current_settings(self) -> Settings:
+        """Settings with what the user changed in this window (brush, model, device)."""
+        return dataclasses.replace(
+            self.settings,
+            brush_size=self.canvas.brush_size,
+            default_backend=self.model_combo.currentData() or self.settings.default_backend,
+            device=self.device_combo.currentData() or "auto",
+        )
+
+    # --- Qt overrides ---------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # Qt override
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.controller.shutdown()
+        self.stack.blockSignals(True)  # its destructor emits cleanChanged into a dying window
+        if self._persist_settings:
+            save_settings(self.current_settings())
+        event.accept()
+
+    def dragEnterEvent(self, event) -> None:  # Qt override
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # Qt override
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.open_file(urls[0].toLocalFile())

@@ -1,0 +1,104 @@
+"""User settings: one typed, versioned dataclass persisted with QSettings.
+
+`load_settings()` returns fresh defaults for anything missing, malformed or written by a newer
+settings version. Set the environment variable INPAINT_STUDIO_SETTINGS to an .ini path to use
+a private settings file (the tests do), otherwise the platform's user settings store is used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+
+from PySide6.QtCore import QSettings
+
+SETTINGS_VERSION = 1
+ORGANIZATION = "InpaintStudio"
+APPLICATION = "inpaint-studio"
+ENV_SETTINGS_FILE = "INPAINT_STUDIO_SETTINGS"
+DEVICES = ("auto", "cpu", "cuda")
+STRATEGIES = ("crop", "resize", "whole")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the GUI remembers between sessions (version 1)."""
+
+    history_budget_mb: int = 512  # undo diffs kept in memory before the oldest steps go
+    brush_size: int = 40  # brush diameter in image pixels, 1..500
+    default_backend: str = ""  # "" = registry.DEFAULT_BACKEND
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    strategy: str = "crop"  # region strategy passed to the pipeline
+    jpeg_quality: int | None = None  # None = match the source JPEG (jpeg_quality_for)
+    context_margin: int = 64  # minimum context (px) around the mask sent to the model
+    last_folder: str = ""
+
+    @property
+    def history_budget_bytes(self) -> int:
+        return max(1, self.history_budget_mb) * 2**20
+
+    def validated(self) -> Settings:
+        """Copy with every value clamped into its valid range."""
+        quality = self.jpeg_quality
+        if quality is not None:
+            quality = min(100, max(1, quality))
+        return dataclasses.replace(
+            self,
+            history_budget_mb=min(65536, max(1, self.history_budget_mb)),
+            brush_size=min(500, max(1, self.brush_size)),
+            device=self.device if self.device in DEVICES else "auto",
+            strategy=self.strategy if self.strategy in STRATEGIES else "crop",
+            jpeg_quality=quality,
+            context_margin=min(4096, max(0, self.context_margin)),
+        )
+
+
+def settings_store() -> QSettings:
+    """The QSettings object to read/write (INI file from INPAINT_STUDIO_SETTINGS if set)."""
+    path = os.environ.get(ENV_SETTINGS_FILE)
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
+
+
+def _convert(raw: object, default: object, annotation: str) -> object:
+    if raw is None or raw == "":
+        return None if "None" in annotation else default
+    if annotation.startswith("int"):
+        return int(raw)  # QSettings INI files give strings back
+    return str(raw)
+
+
+def load_settings(store: QSettings | None = None) -> Settings:
+    """Read Settings from `store` (default settings_store()); bad or newer data -> defaults."""
+    store = store or settings_store()
+    defaults = Settings()
+    try:
+        version = int(store.value("version", 0) or 0)
+    except (TypeError, ValueError):
+        return defaults
+    if version != SETTINGS_VERSION:
+        return defaults  # nothing saved yet, or from an unknown version: start fresh
+    values = {}
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        if not store.contains(f.name):
+            continue
+        try:
+            values[f.name] = _convert(store.value(f.name), default, str(f.type))
+        except (TypeError, ValueError):
+            values[f.name] = default
+    return Settings(**values).validated()
+
+
+def save_settings(settings: Settings, store: QSettings | None = None) -> None:
+    """Write `settings` (and the settings version) to `store` (default settings_store())."""
+    store = store or settings_store()
+    store.setValue("version", SETTINGS_VERSION)
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        store.setValue(f.name, "" if value is None else value)
+    store.sync()

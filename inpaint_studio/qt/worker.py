@@ -1,0 +1,217 @@
+"""Inpainting off the GUI thread: frozen requests in, results or error messages out.
+
+The window creates one long-lived QThread and one `InpaintWorker` moved into it; a queued signal
+delivers `InpaintRequest`s (copies of the crop, never views of the live document) to `process`.
+The worker emits `finished(InpaintResult)`, `failed(request_id, message)` or
+`cancelled(request_id)`; errors cross the thread as data. Cancelling is cooperative: request ids
+increase, the GUI calls `want(request_id)` for each new request (cancelling every older one) or
+`cancel()`, and the pipeline polls `is_cancelled(request_id)` between regions. The GUI still drops
+any result whose id is not the current one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from inpaint_studio.backends.base import Inpainter, resolve_device
+from inpaint_studio.core.geometry import Rect
+from inpaint_studio.errors import InpaintStudioError
+from inpaint_studio.qt.signals import emit
+
+InpainterFactory = Callable[[str], Inpainter]
+
+
+@dataclass(frozen=True, eq=False)
+class InpaintRequest:
+    """Frozen job: (h,w,3) uint8 crop + (h,w) uint8 mask (255 = fill) found at `origin`."""
+
+    request_id: int
+    image: np.ndarray
+    mask: np.ndarray
+    origin: Rect
+    backend: str
+    device: str = "auto"
+    strategy: str = "crop"
+
+    def __post_init__(self) -> None:
+        h, w = self.origin.h, self.origin.w
+        if self.image.shape != (h, w, 3) or self.image.dtype != np.uint8:
+            raise ValueError(f"image must be ({h}, {w}, 3) uint8, got {self.image.shape}")
+        if self.mask.shape != (h, w) or self.mask.dtype != np.uint8:
+            raise ValueError(f"mask must be ({h}, {w}) uint8, got {self.mask.shape}")
+        for array in (self.image, self.mask):
+            array.setflags(write=False)  # the request owns private copies: freeze them
+
+
+@dataclass(frozen=True, eq=False)
+class InpaintResult:
+    """Filled (h,w,3) uint8 crop for request `request_id`, to be pasted at `origin`."""
+
+    request_id: int
+    origin: Rect
+    image: np.ndarray
+    elapsed_s: float
+    backend: str
+    device: str
+
+
+def _registry_create(name: str) -> Inpainter:
+    from inpaint_studio.backends import registry
+
+    return registry.create(name)
+
+
+def error_message(exc: BaseException) -> str:
+    """One user-facing line for any exception raised while inpainting."""
+    if isinstance(exc, InpaintStudioError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "Inpainting failed: out of memory."
+    return f"Inpainting failed: {type(exc).__name__}: {exc}"
+
+
+class InpaintWorker(QObject):
+    """Runs InpaintRequests in its thread; caches the last loaded backend by (name, device)."""
+
+    finished = Signal(object)  # InpaintResult
+    failed = Signal(int, str)  # request_id, one-line message
+    cancelled = Signal(int)  # request_id
+    progress = Signal(int, int, int)  # request_id, regions done, regions total
+
+    def __init__(self, factory: InpainterFactory | None = None) -> None:
+        super().__init__()
+        self._factory = factory or _registry_create
+        self._loaded: tuple[tuple[str, str], Inpainter, str] | None = None  # key, inpainter, dev
+        # request ids increase; every id <= _cancelled_upto is cancelled (written by the GUI
+        # thread only, read between regions by the worker thread: a plain int is enough)
+        self._latest = 0
+        self._cancelled_upto = 0
+        self._lock = threading.Lock()  # guards _loaded (process vs. unload at shutdown)
+
+    # --- cancellation (called from the GUI thread) ---------------------------------------
+    def want(self, request_id: int) -> None:
+        """Mark `request_id` as the current request; every older one becomes cancelled."""
+        self._latest = max(self._latest, request_id)
+        self._cancelled_upto = max(self._cancelled_upto, request_id - 1)
+
+    def cancel(self) -> None:
+        """Cancel every request wanted so far, running or queued (checked between regions)."""
+        self._cancelled_upto = max(self._cancelled_upto, self._latest)
+
+    def is_cancelled(self, request_id: int) -> bool:
+        return request_id <= self._cancelled_upto
+
+    # --- backend cache -------------------------------------------------------------------
+    @property
+    def loaded_backend(self) -> tuple[str, str] | None:
+        """(name, resolved device) of the cached backend, or None."""
+        loaded = self._loaded
+        return None if loaded is None else (loaded[0][0], loaded[2])
+
+    def _backend(self, name: str, device: str) -> tuple[Inpainter, str]:
+        key = (name, device)
+        if self._loaded is not None and self._loaded[0] == key:
+            return self._loaded[1], self._loaded[2]
+        inpainter = self._factory(name)
+        resolved = resolve_device(device) if inpainter.info.supports_cuda else "cpu"
+        inpainter.load(resolved)  # raises: the old backend stays cached
+        old, self._loaded = self._loaded, (key, inpainter, resolved)
+        if old is not None:
+            old[1].unload()
+        return inpainter, resolved
+
+    def unload(self) -> None:
+        """Free the cached backend (call from the worker thread or after it stopped)."""
+        with self._lock:
+            old, self._loaded = self._loaded, None
+            if old is not None:
+                old[1].unload()
+
+    # --- running -------------------------------------------------------------------------
+    def run_sync(self, request: InpaintRequest) -> InpaintResult:
+        """Inpaint `request` in the calling thread; raises Cancelled or any backend error."""
+        from inpaint_studio.core import pipeline
+
+        start = time.perf_counter()
+        with self._lock:
+            inpainter, device = self._backend(request.backend, request.device)
+            rid = request.request_id
+
+            def progress(done: int, total: int) -> None:
+                emit(self.progress, rid, done, total)
+
+            filled = pipeline.inpaint_image(
+                np.asarray(request.image),
+                np.asarray(request.mask),
+                inpainter,
+                strategy=request.strategy,
+                progress=progress,
+                cancelled=lambda: self.is_cancelled(rid),
+            )
+        return InpaintResult(
+            request_id=rid,
+            origin=request.origin,
+            image=filled,
+            elapsed_s=time.perf_counter() - start,
+            backend=request.backend,
+            device=device,
+        )
+
+    @Slot(object)
+    def process(self, request: InpaintRequest) -> None:
+        """Queued slot: run one request and emit finished / failed / cancelled; never raises."""
+        from inpaint_studio.core.pipeline import Cancelled
+
+        rid = request.request_id
+        if self.is_cancelled(rid):
+            emit(self.cancelled, rid)  # superseded or cancelled while queued
+            return
+        try:
+            result = self.run_sync(request)
+        except Cancelled:
+            emit(self.cancelled, rid)
+        except Exception as exc:  # errors cross the thread as data, never crash the GUI
+            emit(self.failed, rid, error_message(exc))
+        else:
+            emit(self.finished, result)
+
+
+class WorkerHost(QObject):
+    """Owns the worker thread: start once, submit requests, stop cleanly (never terminate)."""
+
+    submit_requested = Signal(object)  # queued to InpaintWorker.process
+
+    def __init__(self, factory: InpainterFactory | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("InpaintWorkerThread")
+        self.worker = InpaintWorker(factory)
+        self.worker.moveToThread(self.thread)
+        self.submit_requested.connect(self.worker.process)
+        self.thread.start()
+
+    def submit(self, request: InpaintRequest) -> None:
+        """Make `request` the current one (older ones are cancelled) and queue it."""
+        self.worker.want(request.request_id)
+        emit(self.submit_requested, request)
+
+    def cancel(self) -> None:
+        self.worker.cancel()
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def stop(self) -> None:
+        """Cancel, let the current region finish, quit the thread, wait, free the backend."""
+        if not self.thread.isRunning():
+            return
+        self.worker.cancel()
+        self.thread.quit()
+        self.thread.wait()
+        self.worker.unload()

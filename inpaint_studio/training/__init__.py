@@ -1,0 +1,1 @@
+"""Training and evaluation of the project's own inpainting network (torch, no Qt)."""

@@ -1,0 +1,332 @@
+"""Train loop: `inpaint-studio train --data DIR --out RUN [--minutes M] [--resume]`.
+
+Writes RUN/checkpoint.pt (generator, EMA, discriminator, optimisers, step, elapsed time),
+RUN/log.csv, RUN/loss.png and RUN/weights.pt (the EMA generator in fp16, the shipping
+format). Works on CPU (bf16 autocast when the CPU supports it) and CUDA (bf16 autocast).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inpaint_studio.backends.ffc_net import InpaintNet, NetConfig, count_parameters
+from inpaint_studio.backends.weights import save_weights
+from inpaint_studio.training import losses
+from inpaint_studio.training.data import PhotoCrops
+from inpaint_studio.training.masks import random_training_mask
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; stored in the checkpoint."""
+
+    data: str
+    out: str
+    minutes: float = 60.0
+    max_steps: int = 0  # 0 = until the time budget is spent
+    batch: int = 8
+    crop: int = 256
+    lr: float = 1e-3
+    lr_min: float = 5e-5
+    d_lr: float = 2e-4
+    seed: int = 0
+    device: str = "auto"
+    base: int = 32
+    blocks: int = 6
+    w_hole: float = 1.0
+    w_known: float = 0.2
+    w_grad: float = 1.0
+    w_fft: float = 0.2
+    w_adv: float = 0.02
+    w_fm: float = 0.5
+    r1_gamma: float = 0.01
+    r1_every: int = 4
+    gan_start: int = 400  # steps of reconstruction-only warm-up before the GAN losses
+    ema: float = 0.998
+    checkpoint_minutes: float = 5.0
+    threads: int = 0
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def cpu_supports_bf16() -> bool:
+    """True when this CPU has native bf16 matmul (AVX512-BF16 or AMX) per PyTorch's mkldnn."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except Exception:  # noqa: BLE001 - older builds lack the op
+        return False
+
+
+def make_batch(data: PhotoCrops, rng: np.random.Generator, n: int, device: torch.device):
+    """(images (N,3,S,S) float [0,1], masks (N,1,S,S) float {0,1}) on device."""
+    imgs = np.stack([data.sample(rng) for _ in range(n)])
+    masks = np.stack([random_training_mask(imgs.shape[1:3], rng) for _ in range(n)])
+    img_t = torch.from_numpy(imgs).permute(0, 3, 1, 2).float().div_(255)
+    mask_t = torch.from_numpy(masks).unsqueeze(1).float().div_(255)
+    return img_t.to(device), mask_t.to(device)
+
+
+def net_input(img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked RGB + mask channel: (N,4,H,W)."""
+    return torch.cat([img * (1 - mask), mask], dim=1)
+
+
+def _lr_at(cfg: TrainConfig, frac: float) -> float:
+    frac = min(max(frac, 0.0), 1.0)
+    return cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * frac))
+
+
+def _plot_losses(csv_path: Path, png_path: Path) -> None:
+    """Draw the loss curves of log.csv into a PNG with OpenCV (no matplotlib needed)."""
+    import cv2
+
+    rows = list(csv.DictReader(csv_path.open()))
+    if len(rows) < 2:
+        return
+    keys = ["l1_hole", "grad", "fft", "adv", "d"]
+    colors = [(40, 40, 220), (40, 160, 40), (200, 120, 0), (160, 0, 160), (0, 140, 200)]
+    w, h, pad = 900, 420, 50
+    img = np.full((h, w, 3), 255, np.uint8)
+    steps = np.array([float(r["step"]) for r in rows])
+    cv2.rectangle(img, (pad, 20), (w - 20, h - pad), (0, 0, 0), 1)
+    for i, (key, col) in enumerate(zip(keys, colors, strict=True)):
+        vals = np.array([float(r.get(key) or "nan") for r in rows])
+        ok = np.isfinite(vals) & (vals > 0)
+        if ok.sum() < 2:
+            continue
+        lv = np.log10(vals[ok])
+        lo, hi = lv.min(), lv.max() + 1e-9
+        xs = pad + (steps[ok] - steps[0]) / max(1, steps[-1] - steps[0]) * (w - pad - 20)
+        ys = (h - pad) - (lv - lo) / (hi - lo) * (h - pad - 20)
+        pts = np.stack([xs, ys], 1).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(img, [pts], False, col, 2, cv2.LINE_AA)
+        label = f"{key} {vals[ok][0]:.3g}->{vals[ok][-1]:.3g}"
+        cv2.putText(
+            img, label, (pad + 10 + 170 * i, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, col, 1
+        )
+    cv2.putText(
+        img,
+        f"log-scaled per curve, steps {int(steps[0])}-{int(steps[-1])}",
+        (pad, 14),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.45,
+        (0, 0, 0),
+        1,
+    )
+    cv2.imwrite(str(png_path), img)
+
+
+def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
+    """Run training until the time budget or max_steps; returns the exported weights path."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+    device = _device(cfg.device)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    use_bf16 = device.type == "cuda" or cpu_supports_bf16()
+
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    net_cfg = NetConfig(base=cfg.base, blocks=cfg.blocks)
+    gen = InpaintNet(net_cfg).to(device).to(memory_format=torch.channels_last)
+    disc = losses.PatchDiscriminator().to(device).to(memory_format=torch.channels_last)
+    ema = copy.deepcopy(gen).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.99))
+    step, elapsed = 0, 0.0
+    rng = np.random.default_rng(cfg.seed)
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=device, weights_only=False)
+        gen.load_state_dict(state["gen"])
+        ema.load_state_dict(state["ema"])
+        disc.load_state_dict(state["disc"])
+        opt_g.load_state_dict(state["opt_g"])
+        opt_d.load_state_dict(state["opt_d"])
+        step, elapsed = state["step"], state["elapsed"]
+        rng = np.random.default_rng([cfg.seed, step])
+        log(f"resumed from {ckpt_path} at step {step} ({elapsed / 60:.1f} min trained)")
+    data = PhotoCrops(cfg.data, crop=cfg.crop)
+    log(
+        f"training on {len(data)} photos, {count_parameters(gen) / 1e6:.2f}M params, "
+        f"device={device}, bf16={use_bf16}, batch={cfg.batch}, crop={cfg.crop}"
+    )
+
+    budget_s = cfg.minutes * 60
+    csv_path = out / "log.csv"
+    fields = [
+        "step",
+        "elapsed_min",
+        "lr",
+        "l1_hole",
+        "l1_known",
+        "grad",
+        "fft",
+        "adv",
+        "fm",
+        "d",
+        "r1",
+        "samples_per_s",
+    ]
+    new_csv = not (resume and csv_path.exists())
+    csv_file = csv_path.open("w" if new_csv else "a", newline="")
+    writer = csv.DictWriter(csv_file, fieldnames=fields)
+    if new_csv:
+        writer.writeheader()
+
+    def save_checkpoint() -> None:
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save(
+            {
+                "gen": gen.state_dict(),
+                "ema": ema.state_dict(),
+                "disc": disc.state_dict(),
+                "opt_g": opt_g.state_dict(),
+                "opt_d": opt_d.state_dict(),
+                "step": step,
+                "elapsed": elapsed,
+                "train_config": asdict(cfg),
+                "net_config": net_cfg.to_dict(),
+            },
+            tmp,
+        )
+        tmp.replace(ckpt_path)
+        save_weights(
+            ema,
+            out / "weights.pt",
+            meta={"step": step, "train_minutes": elapsed / 60, "train_config": asdict(cfg)},
+        )
+        csv_file.flush()
+        _plot_losses(csv_path, out / "loss.png")
+
+    amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
+    last_ckpt = time.time()
+    window: dict[str, list[float]] = {}
+    t_window, n_window = time.time(), 0
+    bar = None
+    try:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=int(budget_s),
+            initial=int(min(elapsed, budget_s)),
+            unit="s",
+            desc="train",
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        pass
+    while (elapsed < budget_s) and (cfg.max_steps == 0 or step < cfg.max_steps):
+        t0 = time.time()
+        lr = _lr_at(cfg, elapsed / budget_s)
+        for g in opt_g.param_groups:
+            g["lr"] = lr
+        img, mask = make_batch(data, rng, cfg.batch, device)
+        img = img.contiguous(memory_format=torch.channels_last)
+        gan_on = step >= cfg.gan_start and cfg.w_adv > 0
+        # Generator step.
+        with amp:
+            pred = gen(net_input(img, mask).contiguous(memory_format=torch.channels_last))
+        pred = pred.float()
+        comp = pred * mask + img * (1 - mask)
+        hole_w = torch.nn.functional.max_pool2d(mask, 5, 1, 2)  # include the hole's rim
+        vals = {
+            "l1_hole": losses.masked_l1(pred, img, mask),
+            "l1_known": losses.masked_l1(pred, img, 1 - mask),
+            "grad": losses.gradient_loss(comp, img, hole_w),
+            "fft": losses.fft_loss(comp, img),
+        }
+        loss_g = (
+            cfg.w_hole * vals["l1_hole"]
+            + cfg.w_known * vals["l1_known"]
+            + cfg.w_grad * vals["grad"]
+            + cfg.w_fft * vals["fft"]
+        )
+        if gan_on:
+            for p in disc.parameters():
+                p.requires_grad_(False)
+            with amp:
+                fake_logits, fake_feats = disc(comp)
+                with torch.no_grad():
+                    _, real_feats = disc(img)
+            vals["adv"] = losses.g_adv_loss(fake_logits.float(), mask)
+            vals["fm"] = losses.feature_matching(
+                [f.float() for f in real_feats], [f.float() for f in fake_feats]
+            )
+            loss_g = loss_g + cfg.w_adv * vals["adv"] + cfg.w_fm * vals["fm"]
+            for p in disc.parameters():
+                p.requires_grad_(True)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        torch.nn.utils.clip_grad_norm_(gen.parameters(), 5.0)
+        opt_g.step()
+        # Discriminator step.
+        if gan_on:
+            real = img.detach().requires_grad_(step % cfg.r1_every == 0)
+            with amp:
+                real_logits, _ = disc(real)
+                fake_logits, _ = disc(comp.detach())
+            loss_d = losses.d_loss(real_logits.float(), fake_logits.float(), mask)
+            vals["d"] = loss_d
+            if real.requires_grad:
+                r1 = losses.r1_penalty(real_logits.float(), real)
+                vals["r1"] = r1
+                loss_d = loss_d + cfg.r1_gamma * cfg.r1_every * 0.5 * r1
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+        # EMA of the generator (parameters and BN statistics).
+        with torch.no_grad():
+            decay = min(cfg.ema, (1 + step) / (10 + step))
+            for pe, pg in zip(ema.parameters(), gen.parameters(), strict=True):
+                pe.lerp_(pg, 1 - decay)
+            for be, bg in zip(ema.buffers(), gen.buffers(), strict=True):
+                be.copy_(bg)
+        step += 1
+        dt = time.time() - t0
+        elapsed += dt
+        n_window += cfg.batch
+        for k, v in vals.items():
+            window.setdefault(k, []).append(float(v.detach()))
+        if bar is not None:
+            bar.update(int(elapsed) - bar.n)
+            bar.set_postfix(
+                step=step, l1=f"{float(vals['l1_hole'].detach()):.4f}", sps=f"{cfg.batch / dt:.1f}"
+            )
+        if step % 25 == 0:
+            row = {k: f"{np.mean(v):.5f}" for k, v in window.items()}
+            row.update(
+                step=step,
+                elapsed_min=f"{elapsed / 60:.2f}",
+                lr=f"{lr:.2e}",
+                samples_per_s=f"{n_window / (time.time() - t_window):.2f}",
+            )
+            writer.writerow(row)
+            window.clear()
+            t_window, n_window = time.time(), 0
+        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+            save_checkpoint()
+            last_ckpt = time.time()
+    save_checkpoint()
+    if bar is not None:
+        bar.close()
+    csv_file.close()
+    log(f"done: step {step}, {elapsed / 60:.1f} min; weights in {out / 'weights.pt'}")
+    return out / "weights.pt"

@@ -1,0 +1,404 @@
+"""Region planning, paste-back and the inpaint_image pipeline (no Qt, no torch)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from inpaint_studio.core import regions as regions_mod
+from inpaint_studio.core.geometry import Rect
+from inpaint_studio.core.pipeline import Cancelled, inpaint_image
+from inpaint_studio.core.regions import (
+    DEFAULT_MAX_CROP_PIXELS,
+    Region,
+    plan_regions,
+    run_regions,
+    working_memory_estimate,
+)
+from inpaint_studio.errors import BackendError, MaskError
+
+
+def _mask(h: int, w: int, *rects: tuple[int, int, int, int]) -> np.ndarray:
+    mask = np.zeros((h, w), np.uint8)
+    for x, y, rw, rh in rects:
+        mask[y : y + rh, x : x + rw] = 255
+    return mask
+
+
+def _gradient(h: int, w: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = [xx * 255 // w, yy * 255 // h, (xx + yy) * 255 // (w + h)]
+    return np.stack(rgb, axis=-1).astype(np.uint8)
+
+
+def _noise(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _fixed_colour(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = image.copy()
+    out[mask != 0] = (10, 200, 30)
+    return out
+
+
+def _known_mean(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Crop-dependent fill: the mean colour of the crop's known pixels."""
+    out = image.copy()
+    out[mask != 0] = image[mask == 0].mean(axis=0).round().astype(np.uint8)
+    return out
+
+
+def _random_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.random.default_rng(image.size).integers(0, 256, image.shape, dtype=np.uint8)
+
+
+def _blobs(h: int, w: int, count: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((h, w), np.uint8)
+    for _ in range(count):
+        c = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+        cv2.circle(mask, c, int(rng.integers(1, 25)), 255, -1)
+    return mask
+
+
+# planning ----------------------------------------------------------------------------------
+
+
+def test_empty_mask_plans_nothing():
+    for strategy in ("crop", "resize", "whole"):
+        assert plan_regions(np.zeros((50, 60), np.uint8), strategy=strategy) == []
+
+
+def test_two_far_components_give_two_regions():
+    mask = _mask(600, 800, (100, 100, 20, 20), (600, 400, 30, 30))
+    plan = plan_regions(mask, image_size=(800, 600))
+    assert len(plan) == 2
+    assert [r.hole for r in plan] == [Rect(100, 100, 20, 20), Rect(600, 400, 30, 30)]
+    assert plan[0].labels != plan[1].labels
+    assert plan[0].crop.intersect(plan[1].crop).is_empty()
+    for r in plan:
+        assert r.crop.intersect(r.hole) == r.hole
+        assert r.scale == 1.0
+
+
+def test_two_near_components_merge_into_one_region():
+    mask = _mask(600, 800, (100, 100, 20, 20), (160, 110, 20, 20))
+    plan = plan_regions(mask)
+    assert len(plan) == 1
+    assert plan[0].hole == Rect(100, 100, 80, 30)
+    assert plan[0].labels == (1, 2)
+
+
+def test_margin_rule_min_margin_and_proportional():
+    small = plan_regions(_mask(1000, 1000, (500, 500, 10, 10)), pad_multiple=1)
+    assert (small[0].crop.w, small[0].crop.h) == (10 + 2 * 64, 10 + 2 * 64)
+    big = plan_regions(_mask(1000, 1000, (300, 400, 200, 100)), pad_multiple=1)
+    # margin = max(64, 1.0 * 200 / 2) = 100 on every side
+    assert big[0].crop == Rect(200, 300, 400, 300)
+    ratio = plan_regions(_mask(1000, 1000, (300, 400, 200, 100)), margin_ratio=0.5, pad_multiple=1)
+    assert ratio[0].crop == Rect(236, 336, 328, 228)  # margin max(64, 50) = 64
+
+
+def test_pad_multiple_rounds_crop_up():
+    plan = plan_regions(_mask(1000, 1000, (500, 500, 10, 11)), pad_multiple=8)
+    assert plan[0].crop.w % 8 == 0 and plan[0].crop.h % 8 == 0
+    assert plan[0].crop.w >= 138 and plan[0].crop.h >= 139
+
+
+@pytest.mark.parametrize(
+    "hole",
+    [(0, 0, 10, 10), (490, 0, 10, 10), (0, 290, 10, 10), (490, 290, 10, 10), (3, 150, 10, 10)],
+)
+def test_windows_shift_inward_at_borders_and_keep_their_size(hole):
+    middle = plan_regions(_mask(300, 500, (240, 140, 10, 10)))[0].crop
+    crop = plan_regions(_mask(300, 500, hole))[0].crop
+    assert (crop.w, crop.h) == (middle.w, middle.h)
+    assert crop.clip(500, 300) == crop
+    assert crop.intersect(Rect(*hole)) == Rect(*hole)
+
+
+def test_window_is_clipped_when_image_is_smaller():
+    crop = plan_regions(_mask(100, 120, (50, 40, 10, 10)))[0].crop
+    assert crop == Rect(0, 0, 120, 100)
+
+
+def test_crop_scale_follows_working_size():
+    mask = _mask(2000, 2000, (500, 500, 600, 300))
+    plan = plan_regions(mask, working_size=512)
+    (r,) = plan
+    assert max(r.crop.w, r.crop.h) > 512
+    assert r.scale == pytest.approx(512 / max(r.crop.w, r.crop.h))
+    assert max(r.input_size) == 512
+    small = plan_regions(_mask(2000, 2000, (500, 500, 20, 20)), working_size=512)
+    assert small[0].scale == 1.0 and not small[0].scaled
+
+
+def test_resize_and_whole_strategies():
+    mask = _mask(1200, 1600, (100, 100, 20, 20), (1400, 1000, 30, 30))
+    (resize,) = plan_regions(mask, strategy="resize", working_size=800)
+    assert resize.crop == Rect(0, 0, 1600, 1200)
+    assert resize.scale == pytest.approx(0.5)
+    assert resize.input_size == (800, 600)
+    assert resize.hole == Rect(100, 100, 1330, 930)
+    assert resize.labels == (1, 2)
+    (small,) = plan_regions(mask, strategy="resize", working_size=4000)
+    assert small.scale == 1.0
+    (whole,) = plan_regions(mask, strategy="whole", working_size=800)
+    assert whole.crop == Rect(0, 0, 1600, 1200) and whole.scale == 1.0
+
+
+def test_memory_ceiling_scales_big_crops_down():
+    # a quarter of the image masked in one block: the crop covers (almost) all of it
+    mask = _mask(2000, 2000, (500, 500, 1000, 1000))
+    for strategy in ("crop", "resize", "whole"):
+        (r,) = plan_regions(mask, strategy=strategy, max_crop_pixels=100_000)
+        iw, ih = r.input_size
+        assert iw * ih <= 100_000
+        assert iw * ih > 90_000  # not shrunk more than needed
+        assert r.scale < 1.0
+
+
+def test_memory_estimate_is_bounded_for_100_megapixels():
+    crop = Rect(0, 0, 10_000, 10_000)
+    hole = Rect(2500, 2500, 5000, 5000)
+    scale = regions_mod._limit_scale(crop.w, crop.h, 1.0, DEFAULT_MAX_CROP_PIXELS)
+    region = Region(crop=crop, hole=hole, scale=scale, labels=(1,))
+    iw, ih = region.input_size
+    assert iw * ih <= DEFAULT_MAX_CROP_PIXELS
+    estimate = working_memory_estimate(region)
+    assert estimate < 300 * 2**20  # vs 1.2 GB for the crop + fill at full resolution
+    unscaled = Region(crop=Rect(0, 0, 100, 50), hole=Rect(10, 10, 5, 5))
+    assert working_memory_estimate(unscaled) == 100 * 50 * 8
+
+
+def test_regions_are_disjoint_and_cover_every_mask_pixel():
+    mask = _blobs(400, 600, 15, seed=3)
+    plan = plan_regions(mask, min_margin=16)
+    assert len(plan) > 1
+    covered = np.zeros(mask.shape, np.int32)
+    labels = []
+    for i, a in enumerate(plan):
+        labels += a.labels
+        covered[a.crop.slices] += 1
+        for b in plan[i + 1 :]:
+            assert a.crop.intersect(b.crop).is_empty()
+        assert Rect.of_mask(mask[a.crop.slices]).w > 0
+    assert (covered[mask != 0] == 1).all()
+    n = cv2.connectedComponents(mask, connectivity=8)[0]
+    assert sorted(labels) == list(range(1, n))
+
+
+def test_bad_arguments():
+    mask = _mask(50, 60, (10, 10, 5, 5))
+    with pytest.raises(MaskError):
+        plan_regions(mask, image_size=(50, 60))
+    with pytest.raises(ValueError):
+        plan_regions(mask, strategy="tiles")
+    with pytest.raises(MaskError):
+        run_regions(_noise(50, 61), mask, _fixed_colour, plan_regions(mask))
+
+
+# paste-back ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("working_size", [None, 64])
+def test_outside_mask_is_bit_exact(working_size):
+    image = _noise(300, 400)
+    mask = _blobs(300, 400, 12, seed=1)
+    plan = plan_regions(mask, working_size=working_size, min_margin=16)
+    assert any(r.scaled for r in plan) == (working_size is not None)
+    out = run_regions(image, mask, _random_fill, plan)
+    assert out.dtype == np.uint8 and out.shape == image.shape
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    assert not np.array_equal(out[mask != 0], image[mask != 0])
+
+
+def test_unscaled_region_pastes_backend_output_inside_mask():
+    image = _noise(200, 300)
+    mask = _mask(200, 300, (50, 60, 30, 20))
+    out = run_regions(image, mask, _fixed_colour, plan_regions(mask))
+    assert (out[mask != 0] == (10, 200, 30)).all()
+
+
+def test_tiled_equals_untiled_for_crop_independent_fill():
+    image = _noise(240, 320, seed=2)
+    mask = _blobs(240, 320, 10, seed=2)
+    tiled = plan_regions(mask, min_margin=8)
+    assert len(tiled) > 1
+    whole = plan_regions(mask, strategy="whole")
+    a = run_regions(image, mask, _fixed_colour, tiled)
+    b = run_regions(image, mask, _fixed_colour, whole)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("working_size", [None, 48])
+def test_regions_together_equal_regions_one_by_one(working_size):
+    image = _gradient(300, 400) // 2 + _noise(300, 400, seed=4) // 2
+    mask = _blobs(300, 400, 15, seed=4)
+    plan = plan_regions(mask, working_size=working_size, min_margin=16)
+    assert len(plan) > 1
+    together = run_regions(image, mask, _known_mean, plan)
+    composed = image.copy()
+    for region in plan:
+        own = np.zeros_like(mask)
+        own[region.crop.slices] = mask[region.crop.slices]
+        alone = run_regions(image, own, _known_mean, [region])
+        composed[own != 0] = alone[own != 0]
+    assert np.array_equal(together, composed)
+    chained = image
+    for region in plan:
+        chained = run_regions(chained, mask, _known_mean, [region])
+    assert np.array_equal(together, chained)
+
+
+def test_scaled_mask_covers_every_hole_pixel():
+    rng = np.random.default_rng(5)
+    mask = np.zeros((1000, 900), np.uint8)
+    ys, xs = rng.integers(0, 1000, 60), rng.integers(0, 900, 60)
+    mask[ys, xs] = 255  # isolated single pixels, downscaled 30x
+    small = regions_mod._block_max_mask(mask, 30, 33)
+    # every full-res hole pixel's nearest small pixel is marked
+    sy = np.minimum((ys + 0.5) * 33 / 1000, 32).astype(int)
+    sx = np.minimum((xs + 0.5) * 30 / 900, 29).astype(int)
+    assert (small[sy, sx] == 255).all()
+    assert set(np.unique(small)) <= {0, 255}
+
+
+def test_scaled_region_hands_small_arrays_to_the_backend():
+    seen = []
+
+    def fn(image, mask):
+        seen.append((image.shape, mask.shape, mask.dtype, set(np.unique(mask))))
+        return _fixed_colour(image, mask)
+
+    mask = _mask(600, 800, (200, 200, 300, 200))
+    plan = plan_regions(mask, working_size=128)
+    out = run_regions(_gradient(600, 800), mask, fn, plan)
+    ((shape, mshape, mdtype, values),) = seen
+    assert max(shape[:2]) == 128 and mshape == shape[:2] and mdtype == np.uint8
+    assert values == {0, 255}
+    # deep inside the hole the flat fill survives; at the edge it is pulled toward the context
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    deep = dist > regions_mod.DEFAULT_FEATHER + 1
+    assert np.abs(out[deep].astype(int) - (10, 200, 30)).max() <= 2
+    edge = (mask != 0) & (dist <= 1)
+    assert np.abs(out[edge].astype(int) - (10, 200, 30)).mean() > 10
+
+
+def test_feather_reduces_seam_and_keeps_outside_exact():
+    truth = _gradient(400, 500)
+    mask = np.zeros((400, 500), np.uint8)
+    cv2.circle(mask, (250, 200), 80, 255, -1)
+    image = truth.copy()
+    image[mask != 0] = (255, 0, 0)
+    plan = plan_regions(mask, working_size=100)
+    assert plan[0].scaled
+
+    def telea(img, m):
+        return cv2.inpaint(img, m, 5, cv2.INPAINT_TELEA)
+
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
+    band = (mask != 0) & (dist <= 3)
+    errors = {}
+    for feather in (0, 3):
+        out = run_regions(image, mask, telea, plan, feather=feather)
+        assert np.array_equal(out[mask == 0], image[mask == 0])
+        errors[feather] = np.abs(out.astype(int) - truth)[band].mean()
+    assert errors[3] < 0.8 * errors[0]
+
+
+def test_tile_size_does_not_change_the_result(monkeypatch):
+    image = _gradient(300, 300)
+    mask = _blobs(300, 300, 6, seed=7)
+    plan = plan_regions(mask, strategy="resize", working_size=100)
+    a = run_regions(image, mask, _known_mean, plan)
+    monkeypatch.setattr(regions_mod, "_TILE", 7)
+    b = run_regions(image, mask, _known_mean, plan)
+    assert np.abs(a.astype(int) - b).max() <= 1
+    assert np.array_equal(a[mask == 0], b[mask == 0])
+
+
+def test_wrong_backend_output_raises_backend_error():
+    mask = _mask(100, 100, (40, 40, 10, 10))
+    with pytest.raises(BackendError):
+        run_regions(_noise(100, 100), mask, lambda i, m: i[:-1], plan_regions(mask))
+    with pytest.raises(BackendError):
+        run_regions(_noise(100, 100), mask, lambda i, m: i.astype(float), plan_regions(mask))
+
+
+# pipeline -----------------------------------------------------------------------------------
+
+
+class _FakeInpainter:
+    def __init__(self, working_size=None, pad_multiple=1):
+        from inpaint_studio.backends.base import BackendInfo
+
+        self.info = BackendInfo("fake", "Fake", "test", pad_multiple, working_size)
+        self.sizes = []
+
+    def load(self, device="cpu"):
+        pass
+
+    def inpaint(self, image, mask):
+        self.sizes.append(image.shape[:2])
+        return _fixed_colour(image, mask)
+
+    def unload(self):
+        pass
+
+
+def test_pipeline_empty_mask_returns_unchanged_copy():
+    image = _noise(40, 50)
+    fake = _FakeInpainter()
+    out = inpaint_image(image, np.zeros((40, 50), np.uint8), fake)
+    assert out is not image and np.array_equal(out, image) and fake.sizes == []
+
+
+def test_pipeline_uses_backend_info_and_reports_progress():
+    image = _noise(600, 800)
+    mask = _mask(600, 800, (100, 100, 200, 150), (650, 450, 30, 30))
+    fake = _FakeInpainter(working_size=256, pad_multiple=8)
+    calls = []
+    out = inpaint_image(image, mask, fake, progress=lambda i, n: calls.append((i, n)))
+    assert calls == [(1, 2), (2, 2)]
+    assert sorted(max(s) for s in fake.sizes) == [160, 256]  # 160 px crop is not scaled
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    whole = _FakeInpainter(working_size=256)
+    inpaint_image(image, mask, whole, strategy="whole")
+    assert whole.sizes == [(600, 800)]
+
+
+def test_pipeline_cancellation_between_regions():
+    image = _noise(600, 800)
+    mask = _mask(600, 800, (100, 100, 20, 20), (650, 450, 30, 30))
+    fake = _FakeInpainter()
+    calls = []
+    with pytest.raises(Cancelled):
+        inpaint_image(
+            image,
+            mask,
+            fake,
+            progress=lambda i, n: calls.append((i, n)),
+            cancelled=lambda: len(calls) >= 1,
+        )
+    assert calls == [(1, 2)] and len(fake.sizes) == 1
+    with pytest.raises(Cancelled):
+        inpaint_image(image, mask, _FakeInpainter(), cancelled=lambda: True)
+
+
+def test_pipeline_rejects_mismatched_mask():
+    with pytest.raises(MaskError):
+        inpaint_image(_noise(40, 50), np.zeros((41, 50), np.uint8), _FakeInpainter())
+
+
+def test_core_modules_do_not_import_qt_or_torch():
+    code = (
+        "import sys, inpaint_studio.core.regions, inpaint_studio.core.pipeline\n"
+        "bad = [m for m in ('torch', 'PySide6') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -1,0 +1,228 @@
+"""Scripted editing sessions through the MainWindow: paint, inpaint, undo/redo, export."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from inpaint_studio.core.geometry import Rect
+from inpaint_studio.core.imageio import load_image
+from inpaint_studio.qt.controller import context_crop
+from inpaint_studio.qt.main_window import MainWindow
+
+
+def _select_model(window: MainWindow, name: str) -> None:
+    index = window.model_combo.findData(name)
+    assert index >= 0, f"model {name} not listed"
+    window.model_combo.setCurrentIndex(index)
+
+
+def _vp(window: MainWindow, x: float, y: float) -> QPoint:
+    return window.canvas.image_to_viewport(x + 0.5, y + 0.5).toPoint()
+
+
+def _mouse_stroke(window: MainWindow, points) -> None:
+    vp = window.canvas.viewport()
+    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QTest.mousePress(vp, left, none, _vp(window, *points[0]))
+    for p in points[1:]:
+        QTest.mouseMove(vp, _vp(window, *p))
+    QTest.mouseRelease(vp, left, none, _vp(window, *points[-1]))
+
+
+def _slow_started(fake_backends) -> bool:
+    return bool(fake_backends["slow"]) and fake_backends["slow"][0].started.is_set()
+
+
+def _stroke(window: MainWindow, y: int = 120, x0: int = 110, x1: int = 200) -> None:
+    window.canvas.begin_stroke(x0, y)
+    window.canvas.extend_stroke(x1, y)
+    window.canvas.end_stroke()
+
+
+def test_scripted_session_png(qtbot, window, photo_files, tmp_path):
+    assert window.open_file(photo_files.png)
+    doc = window.controller.document
+    stack = window.stack
+    original = photo_files.pixels
+    assert np.array_equal(doc.image, original)
+    assert window.windowTitle().startswith("photo.png —") and "*" not in window.windowTitle()
+
+    window.canvas.set_brush_size(16)
+    _mouse_stroke(window, [(100, 100), (130, 110), (160, 120), (190, 125)])
+    assert stack.count() == 1 and stack.text(0) == "Brush"  # one gesture, one step
+    painted = doc.mask.copy()
+    assert painted[110, 130] == 255 and painted[10, 10] == 0
+    assert window.windowTitle().startswith("photo.png*")
+
+    _select_model(window, "telea")
+    with qtbot.waitSignal(window.controller.inpaint_applied, timeout=10_000) as blocker:
+        window.inpaint_action.trigger()
+    assert blocker.args[0].backend == "telea"
+    after = doc.image.copy()
+    hole = painted != 0
+    assert np.array_equal(after[~hole], original[~hole])  # outside the mask: bit-exact
+    assert not np.array_equal(after[hole], original[hole])
+    assert not doc.mask.any()  # the filled hole is no longer masked
+    assert stack.count() == 2 and stack.text(1) == "Inpaint (telea)"
+    assert not window.controller.is_busy() and not window.progress_bar.isVisible()
+    inpaint_edit = stack.edits()[1]
+    assert inpaint_edit.rect == Rect.of_mask(painted)  # diff over the hole's bbox only
+
+    window.undo_action.trigger()  # undo the fill: bit-exact image, mask back
+    assert np.array_equal(doc.image, original) and np.array_equal(doc.mask, painted)
+    window.undo_action.trigger()  # undo the stroke
+    assert not doc.mask.any() and np.array_equal(doc.image, original)
+    assert "*" not in window.windowTitle()  # back at the opened (clean) state
+    window.redo_action.trigger()
+    window.redo_action.trigger()
+    assert np.array_equal(doc.image, after) and not doc.mask.any()
+    # the canvas shows the document's pixels
+    from inpaint_studio.qt.convert import qimage_to_rgb
+
+    assert np.array_equal(qimage_to_rgb(window.canvas.displayed_image()), after)
+
+    out = tmp_path / "export.png"
+    assert window.save_as(out)
+    assert np.array_equal(load_image(out).pixels, after)
+    assert window.windowTitle().startswith("export.png —")
+    assert np.array_equal(load_image(photo_files.png).pixels, original)  # source untouched
+
+
+def test_jpeg_export_keeps_size_reasonable(qtbot, window, photo_files, tmp_path):
+    assert window.open_file(photo_files.jpeg)
+    _stroke(window)
+    _select_model(window, "telea")
+    with qtbot.waitSignal(window.controller.inpaint_applied, timeout=10_000):
+        window.inpaint()
+    out = tmp_path / "export.jpg"
+    assert window.save_as(out)
+    saved = load_image(out)
+    assert saved.format == "JPEG" and saved.size == (320, 240)
+    assert out.stat().st_size < 2 * photo_files.jpeg.stat().st_size
+    assert abs((saved.jpeg_quality or 0) - 90) <= 3  # quality matched the source
+
+
+def test_stale_result_is_dropped(qtbot, window, photo_files, fake_backends):
+    window.open_file(photo_files.png)
+    _stroke(window)
+    original = window.controller.document.image.copy()
+    _select_model(window, "slow")
+    dropped: list[tuple[int, str]] = []
+    window.controller.inpaint_dropped.connect(lambda rid, why: dropped.append((rid, why)))
+    first = window.inpaint()
+    qtbot.waitUntil(lambda: _slow_started(fake_backends))
+    with qtbot.waitSignal(window.controller.inpaint_applied, timeout=10_000) as blocker:
+        second = window.inpaint()  # supersedes the running one, which finishes late
+    assert blocker.args[0].request_id == second != first
+    assert (first, "stale") in dropped
+    doc = window.controller.document
+    assert window.stack.count() == 2  # stroke + ONE fill
+    filled = doc.image[120, 150]
+    assert (filled == 150).all()  # the second call's colour: the late first result was ignored
+    window.undo_action.trigger()
+    assert np.array_equal(doc.image, original)
+
+
+def test_escape_cancels_and_drops_result(qtbot, window, photo_files, fake_backends):
+    window.open_file(photo_files.png)
+    _stroke(window)
+    doc = window.controller.document
+    image, mask = doc.image.copy(), doc.mask.copy()
+    _select_model(window, "slow")
+    window.activateWindow()
+    window.canvas.setFocus()
+    QTest.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert window.controller.is_busy() and window.progress_bar.isVisible()
+    assert window.cancel_action.isEnabled()
+    qtbot.waitUntil(lambda: _slow_started(fake_backends))
+    with qtbot.waitSignal(window.controller.worker.finished, timeout=10_000):
+        QTest.keyClick(window.canvas, Qt.Key.Key_Escape)
+        assert not window.controller.is_busy() and not window.progress_bar.isVisible()
+    qtbot.wait(20)
+    assert np.array_equal(doc.image, image) and np.array_equal(doc.mask, mask)
+    assert window.stack.count() == 1  # only the stroke
+
+
+def test_result_dropped_when_photo_changed_during_fill(qtbot, window, photo_files, fake_backends):
+    window.open_file(photo_files.png)
+    _stroke(window)
+    _select_model(window, "fake")
+    with qtbot.waitSignal(window.controller.inpaint_applied, timeout=10_000):
+        window.inpaint()
+    _stroke(window)
+    _select_model(window, "slow")
+    window.inpaint()
+    window.undo_action.trigger()  # undo the new stroke
+    window.undo_action.trigger()  # undo the first fill: the photo under the request changed
+    doc = window.controller.document
+    image = doc.image.copy()
+    dropped: list[str] = []
+    window.controller.inpaint_dropped.connect(lambda _rid, why: dropped.append(why))
+    with qtbot.waitSignal(window.controller.worker.finished, timeout=10_000):
+        pass
+    qtbot.waitUntil(lambda: bool(dropped))
+    assert dropped == ["image changed"]
+    assert np.array_equal(doc.image, image) and window.stack.count() == 3
+    assert not window.controller.is_busy()
+
+
+def test_inpaint_failure_is_shown_and_app_stays_usable(qtbot, window, photo_files, dialog_log):
+    window.open_file(photo_files.png)
+    _stroke(window)
+    _select_model(window, "broken")
+    with qtbot.waitSignal(window.controller.worker.failed, timeout=10_000):
+        window.inpaint()
+    qtbot.waitUntil(lambda: bool(dialog_log.errors))
+    assert dialog_log.errors == ["Inpainting failed: RuntimeError: kaputt"]
+    assert not window.controller.is_busy() and window.stack.count() == 1
+    _select_model(window, "fake")
+    with qtbot.waitSignal(window.controller.inpaint_applied, timeout=10_000):
+        window.inpaint()
+    assert window.stack.count() == 2
+
+
+def test_inpaint_without_mask_does_nothing(window, photo_files):
+    window.open_file(photo_files.png)
+    assert window.inpaint() is None
+    assert not window.controller.is_busy() and window.stack.count() == 0
+
+
+def test_close_while_filling_stops_thread(qtbot, window, photo_files, fake_backends):
+    window.open_file(photo_files.png)
+    _stroke(window)
+    _select_model(window, "slow")
+    window.inpaint()
+    qtbot.waitUntil(lambda: _slow_started(fake_backends))
+    window.close()  # unsaved -> asks (answer yes), cancels, quits and waits for the thread
+    assert not window.isVisible()
+    assert not window.controller.host.is_running()
+    assert fake_backends["slow"][0].unloaded
+
+
+def test_result_waits_for_a_stroke_in_progress(qtbot, window, photo_files, fake_backends):
+    window.open_file(photo_files.png)
+    _stroke(window)
+    _select_model(window, "slow")
+    window.inpaint()
+    qtbot.waitUntil(lambda: _slow_started(fake_backends))
+    canvas = window.canvas
+    canvas.begin_stroke(20, 20)  # the user is painting when the result arrives
+    with qtbot.waitSignal(window.controller.worker.finished, timeout=10_000):
+        pass
+    qtbot.wait(20)
+    assert window.stack.count() == 1 and window.controller.is_busy()
+    canvas.extend_stroke(40, 30)
+    with qtbot.waitSignal(window.controller.inpaint_applied, timeout=1000):
+        canvas.end_stroke()
+    assert [window.stack.text(i) for i in range(3)] == ["Brush", "Brush", "Inpaint (slow)"]
+    doc = window.controller.document
+    assert doc.mask[25, 30] == 255  # the new stroke stays masked, the filled hole is cleared
+    assert not doc.mask[100:140, 100:210].any()
+
+
+def test_context_crop():
+    assert context_crop(Rect(100, 100, 10, 20), 1000, 800, 64) == Rect(36, 36, 138, 148)
+    assert context_crop(Rect(100, 100, 200, 20), 1000, 800, 64) == Rect(0, 0, 500, 320)
+    assert context_crop(Rect(0, 0, 5, 5), 30, 30, 64) == Rect(0, 0, 30, 30)
