@@ -1,9 +1,365 @@
-"""Command line: GUI launch, run, models, train, evaluate (filled in by the lead)."""
+"""Command line: launch the editor, `run`, `models`, `train`, `evaluate`, `export-torchscript`.
 
+Every user-facing failure is one line on stderr and exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
 import sys
+import threading
+from pathlib import Path
+
+from inpaint_studio import __version__
+from inpaint_studio.errors import InpaintStudioError, OutOfMemory
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+COMMANDS = ("run", "models", "train", "evaluate", "export-torchscript", "gui")
+STRATEGIES = ("crop", "resize", "whole")
+DEVICES = ("auto", "cpu", "cuda")
+PROG = "inpaint-studio"
 
 
-def main(argv=None) -> int:
-    """Entry point placeholder until the CLI lands."""
-    print("inpaint-studio: CLI not yet assembled", file=sys.stderr)
-    return 2
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors end with exit status 2 and one clear line."""
+
+    def error(self, message: str) -> None:  # argparse override
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+# --------------------------------------------------------------------------- GUI
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog=PROG,
+        description="Repair photos: brush a mask over damage, a neural model fills it.",
+        epilog=f"Other commands: {', '.join(c for c in COMMANDS if c != 'gui')} "
+        f"(see '{PROG} COMMAND --help').",
+    )
+    p.add_argument("image", nargs="?", help="photo or .inpaint project to open")
+    p.add_argument("--sample", action="store_true", help="open the built-in sample photo")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return p
+
+
+def _no_display() -> bool:
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    if args.image is not None and not Path(args.image).exists():
+        return _fail(f"file not found: {args.image}")
+    if _no_display():
+        return _fail(
+            "no display found (DISPLAY is not set). Run it in a desktop session, "
+            "or under 'xvfb-run -a'; for files without a window use 'inpaint-studio run'."
+        )
+    from inpaint_studio.qt.app import run_gui
+
+    return run_gui(args.image, sample=args.sample)
+
+
+# --------------------------------------------------------------------------- run
+
+
+class _Filler:
+    """Loaded backend as `fn(image, mask) -> image`; CUDA out-of-memory retries on the CPU."""
+
+    def __init__(self, model: str, device: str, strategy: str) -> None:
+        from inpaint_studio.backends import registry
+        from inpaint_studio.backends.base import resolve_device
+
+        self._model = model
+        self._strategy = strategy
+        self._lock = threading.Lock()
+        self.device = resolve_device(device)
+        self._inpainter = registry.create(model)
+        self._inpainter.load(self.device)
+
+    def _fallback_to_cpu(self) -> None:
+        from inpaint_studio.backends import registry
+
+        with self._lock:
+            if self.device == "cpu":
+                return
+            print(f"{PROG}: GPU ran out of memory; continuing on the CPU", file=sys.stderr)
+            cpu = registry.create(self._model)
+            cpu.load("cpu")
+            old, self._inpainter, self.device = self._inpainter, cpu, "cpu"
+            old.unload()
+
+    def __call__(self, image, mask):
+        from inpaint_studio.core.pipeline import inpaint_image
+
+        try:
+            return inpaint_image(image, mask, self._inpainter, strategy=self._strategy)
+        except OutOfMemory:
+            if self.device == "cpu":
+                raise
+        self._fallback_to_cpu()
+        return inpaint_image(image, mask, self._inpainter, strategy=self._strategy)
+
+    def close(self) -> None:
+        self._inpainter.unload()
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser(
+        "run",
+        help="fill masked areas of a photo, or of every photo in a folder",
+        description="Fill the white areas of MASK in IMAGE and write OUT. With folders, "
+        "images and masks are paired by file stem (masks are PNG, same size, white = fill); "
+        "outputs keep each input's name, format, EXIF, ICC profile and alpha.",
+    )
+    p.add_argument("--image", required=True, type=Path, help="photo file or folder of photos")
+    p.add_argument("--mask", required=True, type=Path, help="mask file or folder of masks")
+    p.add_argument("--output", required=True, type=Path, help="output file, or folder")
+    p.add_argument("--model", default=None, help="backend name (see 'inpaint-studio models')")
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="crop",
+        help="crop: fill each masked region from a crop around it (default); resize: "
+        "downscale crops above the model's working size; whole: the whole image at once",
+    )
+    p.add_argument("--workers", type=int, default=1, help="parallel inference threads")
+    p.add_argument("--quality", type=int, default=None, help="JPEG/WebP quality 1-100 "
+                   "(default: estimated from the input so files keep their size)")
+    p.add_argument("--max-pixels", type=int, default=None,
+                   help="refuse images above this many pixels (default 200 million)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from inpaint_studio.batch import plan_jobs, run_jobs
+
+    if args.workers < 1:
+        return _fail("--workers must be at least 1")
+    if args.quality is not None and not 1 <= args.quality <= 100:
+        return _fail("--quality must be between 1 and 100")
+    jobs, pairing_errors = plan_jobs(args.image, args.mask, args.output)
+    for line in pairing_errors:
+        print(f"{PROG}: {line}", file=sys.stderr)
+    if args.image.is_dir():
+        args.output.mkdir(parents=True, exist_ok=True)
+    if not jobs:
+        return EXIT_BAD_INPUT
+    if args.model is None:
+        from inpaint_studio.backends import registry
+
+        args.model = registry.default_backend()
+    filler = _Filler(args.model, args.device, args.strategy)
+    try:
+        summary = run_jobs(
+            jobs,
+            filler,
+            workers=args.workers,
+            quality=args.quality,
+            max_pixels=args.max_pixels,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+    finally:
+        filler.close()
+    failures = len(pairing_errors) + len(summary.failures)
+    if args.image.is_dir():
+        print(
+            f"{PROG}: wrote {len(summary.written)} of {len(jobs) + len(pairing_errors)} images "
+            f"to {args.output} with '{args.model}' on {filler.device}"
+            + (f"; {failures} failed" if failures else ""),
+            file=sys.stderr,
+        )
+    return EXIT_BAD_INPUT if failures else EXIT_OK
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _add_models(sub) -> None:
+    p = sub.add_parser("models", help="list inpainting backends and whether each is available")
+    p.set_defaults(func=_cmd_models)
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from inpaint_studio import paths
+    from inpaint_studio.backends import registry
+
+    default = registry.default_backend()
+    rows = registry.available()
+    width = max(len(info.name) for info, _, _ in rows)
+    for info, ok, reason in rows:
+        mark = "*" if info.name == default else " "
+        state = "available" if ok else f"unavailable: {reason}"
+        print(f"{mark} {info.name:<{width}}  {info.title} - {state}")
+    print(f"(* = default)  user models folder: {paths.user_models_dir()}")
+    print("  put LaMa-convention TorchScript files (*.pt) there, or use --model torchscript:PATH")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- train
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train the inpainting network on a folder of photos")
+    p.add_argument("--data", required=True, help="folder of photos (searched recursively)")
+    p.add_argument("--out", required=True, help="run folder: checkpoint, log, weights")
+    p.add_argument("--minutes", type=float, default=60.0, help="time budget (default 60)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0 = by time)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+    p.add_argument("--gan-start", type=int, default=400, help="reconstruction-only steps")
+    p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from inpaint_studio.training.train import TrainConfig, train
+
+    if not Path(args.data).is_dir():
+        return _fail(f"training data folder not found: {args.data}")
+    cfg = TrainConfig(
+        data=args.data,
+        out=args.out,
+        minutes=args.minutes,
+        max_steps=args.max_steps,
+        batch=args.batch,
+        crop=args.crop,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        gan_start=args.gan_start,
+    )
+    weights = train(cfg, resume=args.resume)
+    print(f"{PROG}: weights written to {weights}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="compare models on held-out photos with generated masks",
+        description="Generates masks deterministically from --seed, fills each hole with "
+        "noise, runs every model on the same cases and prints hole PSNR, full PSNR, SSIM, "
+        "gradient ratio (hole sharpness, output/truth) and seconds per image.",
+    )
+    p.add_argument("--data", required=True, help="folder of photos (never the training set)")
+    p.add_argument("--models", default="ours,telea,ns,patchmatch")
+    p.add_argument("--masks", default="scratch,thin,medium,thick")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="use the first N photos only")
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--out", default=None, help="write the markdown report here (+ grid PNG)")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from inpaint_studio.training import evaluate as ev
+
+    if not Path(args.data).is_dir():
+        return _fail(f"evaluation data folder not found: {args.data}")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    kinds = [k.strip() for k in args.masks.split(",") if k.strip()]
+    out = Path(args.out) if args.out else None
+    report = ev.evaluate(
+        args.data,
+        models,
+        kinds,
+        seed=args.seed,
+        limit=args.limit,
+        device=args.device,
+        out_dir=out.parent if out else None,
+        progress=sys.stderr.isatty(),
+    )
+    table = ev.format_table(report)
+    print(table)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        command = "inpaint-studio " + " ".join(sys.argv[1:]) if sys.argv else ""
+        out.write_text(f"Command: `{command}`\n\n{table}\n", encoding="utf-8")
+        print(f"{PROG}: report written to {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _add_export(sub) -> None:
+    p = sub.add_parser(
+        "export-torchscript",
+        help="export our model as a LaMa-convention TorchScript file",
+    )
+    p.add_argument("--out", required=True, help="output .pt file")
+    p.add_argument("--weights", default=None, help="weights file (default: the shipped model)")
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from inpaint_studio.backends import torchscript_backend
+
+    out = torchscript_backend.export_ours(args.weights, args.out)
+    print(f"{PROG}: wrote {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _command_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG)
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    gui = sub.add_parser("gui", help="launch the editor")
+    gui.add_argument("image", nargs="?")
+    gui.add_argument("--sample", action="store_true")
+    gui.set_defaults(func=_cmd_gui)
+    _add_run(sub)
+    _add_models(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_export(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv` (default sys.argv[1:]) and run; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in COMMANDS:
+            args = _command_parser().parse_args(argv)
+        else:
+            args = _gui_parser().parse_args(argv)
+            args.func = _cmd_gui
+        return int(args.func(args))
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    except InpaintStudioError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        return _fail("out of memory; try a smaller image or the 'crop' strategy")
+    except OSError as exc:
+        return _fail(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))

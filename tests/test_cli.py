@@ -1,0 +1,216 @@
+"""`inpaint-studio` command line: file mode, directory mode and every bad-input case."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from inpaint_studio import __version__
+from inpaint_studio.cli import main
+
+
+def _photo(path: Path, size=(96, 64), seed=0, mode="RGB") -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 255 // w, yy * 255 // h, (xx + yy) % 256], axis=-1)
+    pixels = np.clip(base + rng.integers(-20, 20, base.shape), 0, 255).astype(np.uint8)
+    if mode == "RGBA":
+        alpha = np.full((h, w, 1), 200, np.uint8)
+        alpha[:, : w // 3] = 0
+        Image.fromarray(np.concatenate([pixels, alpha], axis=-1), "RGBA").save(path)
+    else:
+        Image.fromarray(pixels).save(path)
+    return pixels
+
+
+def _mask(path: Path, size=(96, 64), box=(30, 20, 20, 12), value=255) -> np.ndarray:
+    w, h = size
+    m = np.zeros((h, w), np.uint8)
+    x, y, bw, bh = box
+    m[y : y + bh, x : x + bw] = value
+    Image.fromarray(m).save(path)
+    return m
+
+
+def _run(*args: str) -> int:
+    return main(["run", *args, "--no-progress"])
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_models_lists_builtin_backends(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in ("telea", "ns", "patchmatch", "ours"):
+        assert name in out
+    assert "user models folder" in out
+
+
+def test_file_mode_png_changes_only_masked_pixels(tmp_path):
+    src = _photo(tmp_path / "in.png")
+    m = _mask(tmp_path / "m.png")
+    out = tmp_path / "out.png"
+    assert _run("--image", str(tmp_path / "in.png"), "--mask", str(tmp_path / "m.png"),
+                "--output", str(out), "--model", "telea") == 0
+    result = np.asarray(Image.open(out).convert("RGB"))
+    assert result.shape == src.shape
+    np.testing.assert_array_equal(result[m == 0], src[m == 0])
+    assert not np.array_equal(result[m > 0], src[m > 0])
+
+
+def test_file_mode_keeps_alpha(tmp_path):
+    _photo(tmp_path / "in.png", mode="RGBA")
+    _mask(tmp_path / "m.png")
+    out = tmp_path / "out.png"
+    assert _run("--image", str(tmp_path / "in.png"), "--mask", str(tmp_path / "m.png"),
+                "--output", str(out), "--model", "ns") == 0
+    with Image.open(tmp_path / "in.png") as a, Image.open(out) as b:
+        assert b.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(a)[..., 3], np.asarray(b)[..., 3])
+
+
+def test_file_mode_with_default_model(tmp_path):
+    src = _photo(tmp_path / "in.png")
+    m = _mask(tmp_path / "m.png")
+    out = tmp_path / "out.png"
+    assert _run("--image", str(tmp_path / "in.png"), "--mask", str(tmp_path / "m.png"),
+                "--output", str(out), "--device", "cpu") == 0
+    result = np.asarray(Image.open(out).convert("RGB"))
+    np.testing.assert_array_equal(result[m == 0], src[m == 0])
+
+
+def test_directory_mode_pairs_by_stem_and_continues_past_failures(tmp_path, capsys):
+    img, masks, out = tmp_path / "img", tmp_path / "masks", tmp_path / "out"
+    img.mkdir()
+    masks.mkdir()
+    originals = {}
+    for i in range(3):
+        originals[f"p{i}"] = _photo(img / f"p{i}.png", seed=i)
+        _mask(masks / f"p{i}.png")
+    (img / "broken.png").write_bytes(b"this is not a png")
+    _mask(masks / "broken.png")
+    _photo(img / "lonely.png")  # no mask
+    _photo(img / "small.png", size=(50, 40))
+    _mask(masks / "small.png")  # wrong size for its image
+    code = _run("--image", str(img), "--mask", str(masks), "--output", str(out),
+                "--model", "telea", "--workers", "2")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png", "p2.png"]
+    for stem, src in originals.items():
+        result = np.asarray(Image.open(out / f"{stem}.png").convert("RGB"))
+        m = np.asarray(Image.open(masks / f"{stem}.png"))
+        np.testing.assert_array_equal(result[m == 0], src[m == 0])
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert any("broken.png" in ln for ln in lines)
+    assert any("lonely.png" in ln and "no mask" in ln for ln in lines)
+    assert any("small.png" in ln and "size" in ln for ln in lines)
+    assert "wrote 3 of 6" in err
+    assert "Traceback" not in err
+
+
+def test_directory_mode_keeps_jpeg_format_and_size(tmp_path):
+    img, masks, out = tmp_path / "img", tmp_path / "masks", tmp_path / "out"
+    img.mkdir()
+    masks.mkdir()
+    pixels = _photo(tmp_path / "tmp.png", size=(200, 150))
+    Image.fromarray(pixels).save(img / "a.jpg", quality=85)
+    _mask(masks / "a.png", size=(200, 150))
+    assert _run("--image", str(img), "--mask", str(masks), "--output", str(out),
+                "--model", "telea") == 0
+    with Image.open(out / "a.jpg") as result:
+        assert result.format == "JPEG"
+    ratio = (out / "a.jpg").stat().st_size / (img / "a.jpg").stat().st_size
+    assert 0.7 < ratio < 1.4
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing_image", "missing_mask", "wrong_size", "text_as_jpg", "empty_file",
+     "unknown_model", "unwritable_output", "overwrite_input", "mask_dir_for_file"],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
+    img, m, out = tmp_path / "in.png", tmp_path / "m.png", tmp_path / "out.png"
+    _photo(img)
+    _mask(m)
+    model = "telea"
+    if case == "missing_image":
+        img = tmp_path / "nope.png"
+    elif case == "missing_mask":
+        m = tmp_path / "nope_mask.png"
+    elif case == "wrong_size":
+        _mask(m, size=(40, 40), box=(1, 1, 5, 5))
+    elif case == "text_as_jpg":
+        img = tmp_path / "notes.jpg"
+        img.write_text("hello, I am not a photo")
+    elif case == "empty_file":
+        img = tmp_path / "empty.png"
+        img.write_bytes(b"")
+    elif case == "unknown_model":
+        model = "no-such-model"
+    elif case == "unwritable_output":
+        if os.geteuid() == 0:
+            out = tmp_path / "file_not_dir" / "out.png"
+            (tmp_path / "file_not_dir").write_text("a file where a folder should be")
+        else:
+            locked = tmp_path / "locked"
+            locked.mkdir(mode=0o500)
+            out = locked / "out.png"
+    elif case == "overwrite_input":
+        out = img
+    elif case == "mask_dir_for_file":
+        m = tmp_path / "empty_masks"
+        m.mkdir()
+    before = img.read_bytes() if img.exists() else None
+    code = _run("--image", str(img), "--mask", str(m), "--output", str(out), "--model", model)
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("inpaint-studio:")
+    assert "Traceback" not in err
+    if before is not None:
+        assert img.read_bytes() == before
+
+
+def test_usage_error_exit_2(capsys):
+    assert main(["run", "--image", "x"]) == 2
+    assert "required" in capsys.readouterr().err
+
+
+def test_gui_without_display_says_so(monkeypatch, capsys):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main([]) == 2
+    assert "no display" in capsys.readouterr().err
+
+
+def test_gui_missing_file(capsys):
+    assert main(["/no/such/photo.jpg"]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+def test_console_script_in_subprocess(tmp_path):
+    """The real entry point: bad input gives exit 2 and no traceback."""
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    _mask(tmp_path / "m.png")
+    proc = subprocess.run(
+        [sys.executable, "-m", "inpaint_studio", "run", "--image", str(tmp_path / "bad.jpg"),
+         "--mask", str(tmp_path / "m.png"), "--output", str(tmp_path / "o.jpg")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "bad.jpg" in proc.stderr
