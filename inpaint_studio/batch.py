@@ -173,12 +173,12 @@ def run_jobs(
     Failures (bad image, bad mask, unwritable output) are reported one line each on `err`
     and the other jobs continue. Outputs keep format, EXIF, ICC and alpha of their input.
     """
-    from inpaint_studio.core.imageio import DEFAULT_MAX_PIXELS
+    from inpaint_studio.core.imageio import default_max_pixels
 
     err = err if err is not None else sys.stderr
     jobs = list(jobs)
     workers = max(1, int(workers))
-    limit = max_pixels or DEFAULT_MAX_PIXELS
+    limit = max_pixels or default_max_pixels()  # $INPAINT_STUDIO_MAX_PIXELS or 200 MP
     summary = BatchSummary()
     bar = _Progress(len(jobs), progress)
     lock = threading.Lock()

@@ -35,6 +35,14 @@ def user_models_dir() -> Path:
     return user_data_dir() / "models"
 
 
+#: Environment variable naming the state folder outright (tests, portable installs).
+ENV_STATE_DIR = "INPAINT_STUDIO_STATE_DIR"
+
+
 def user_state_dir() -> Path:
-    """Per-user state folder for autosave / crash recovery (XDG_STATE_HOME/inpaint-studio)."""
+    """Per-user state folder for autosave / crash recovery: $INPAINT_STUDIO_STATE_DIR if set,
+    else XDG_STATE_HOME/inpaint-studio."""
+    env = os.environ.get(ENV_STATE_DIR)
+    if env:
+        return Path(env)
     return _xdg("XDG_STATE_HOME", ".local/state") / APP_NAME

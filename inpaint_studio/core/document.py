@@ -25,6 +25,7 @@ class Document:
         mask: np.ndarray | None = None,
         original: LoadedImage | None = None,
         path: str | Path | None = None,
+        source_bytes: bytes | None = None,
     ) -> None:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"image must be (H, W, 3) uint8, got {image.dtype} {image.shape}")
@@ -41,13 +42,21 @@ class Document:
             self.mask = np.where(mask >= 128, 255, 0).astype(np.uint8)
         self.original = original
         self.path = Path(path) if path is not None else None
+        self.source_bytes = source_bytes  # the opened file, unchanged (kept in project files)
         self.revision = 0  # bumped by every apply/revert that changes something
         self._saved_revision = 0
 
     @classmethod
-    def from_loaded(cls, loaded: LoadedImage) -> Document:
-        """Document for a `core.imageio.LoadedImage` (keeps it as `original` for metadata)."""
-        return cls(loaded.pixels, alpha=loaded.alpha, original=loaded, path=loaded.source_path)
+    def from_loaded(cls, loaded: LoadedImage, source_bytes: bytes | None = None) -> Document:
+        """Document for a `core.imageio.LoadedImage` (kept as `original` for metadata) and the
+        file's raw bytes if the caller read them."""
+        return cls(
+            loaded.pixels,
+            alpha=loaded.alpha,
+            original=loaded,
+            path=loaded.source_path,
+            source_bytes=source_bytes,
+        )
 
     # --- geometry -------------------------------------------------------------------------
     @property

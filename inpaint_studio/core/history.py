@@ -125,6 +125,19 @@ class History:
         self._budget = int(budget_bytes)
         self.evicted = 0  # steps dropped by the budget since creation / clear()
 
+    @classmethod
+    def from_edits(
+        cls, edits: Sequence[Edit], index: int, budget_bytes: int = DEFAULT_BUDGET_BYTES
+    ) -> History:
+        """History of `edits` (oldest first) whose first `index` are applied; evicts nothing."""
+        if not 0 <= index <= len(edits):
+            raise ValueError(f"index {index} is outside 0..{len(edits)}")
+        history = cls(budget_bytes)
+        history._edits = list(edits)
+        history._index = int(index)
+        history._total = sum(e.nbytes for e in edits)
+        return history
+
     @property
     def budget_bytes(self) -> int:
         return self._budget

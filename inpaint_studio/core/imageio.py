@@ -9,11 +9,8 @@ subclass whose message is one line naming the file.
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import os
-import secrets
-import stat
 import struct
 import threading
 import warnings
@@ -24,11 +21,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, JpegImagePlugin
 
+from inpaint_studio.core.atomic import copy_mode as _copy_mode
+from inpaint_studio.core.atomic import create_temp as _create_temp
+from inpaint_studio.core.atomic import fsync_dir as _fsync_dir
+from inpaint_studio.core.atomic import os_reason as _os_reason
 from inpaint_studio.errors import ImageLoadError, ImageSaveError, InpaintStudioError, MaskError
 
 #: Largest image (width * height) that load_image decodes unless told otherwise: 200 MP is
 #: above any camera sensor and far below what a hostile "decompression bomb" file claims.
 DEFAULT_MAX_PIXELS = 200_000_000
+
+#: Environment variable that overrides DEFAULT_MAX_PIXELS (a positive integer, e.g. 400000000).
+ENV_MAX_PIXELS = "INPAINT_STUDIO_MAX_PIXELS"
 
 #: File extensions save_image can write (and the usual extensions load_image reads).
 SUPPORTED_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
@@ -109,6 +113,16 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     return _load(Path(path), max_pixels, ImageLoadError, "Cannot open")
 
 
+def default_max_pixels() -> int:
+    """Pixel limit (width * height) to use: $INPAINT_STUDIO_MAX_PIXELS if valid, else 200 MP."""
+    raw = os.environ.get(ENV_MAX_PIXELS, "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_MAX_PIXELS
+    return value if value > 0 else DEFAULT_MAX_PIXELS
+
+
 def read_image_header(path: str | Path) -> tuple[int, int, str]:
     """(width, height, format) as load_image would return them, read without decoding pixels."""
     p = Path(path)
@@ -135,7 +149,8 @@ def load_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     width, height = loaded.size
     if (width, height) != (int(size[0]), int(size[1])):
         raise MaskError(
-            f"{_display_name(p)} is {width}x{height} but the image is {size[0]}x{size[1]}."
+            f"mask {_display_name(p)} is {width}x{height} but the image is "
+            f"{size[0]}x{size[1]}; a mask must have the image's size."
         )
     if loaded.alpha is not None and int(loaded.alpha.min()) < 255:
         values = loaded.alpha  # strokes painted on a transparent layer
@@ -657,42 +672,6 @@ def _encoder_input(
     return image, params
 
 
-def _create_temp(target: Path) -> tuple[Path, int]:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    for _ in range(100):
-        tmp = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
-        try:
-            return tmp, os.open(tmp, flags, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(errno.EEXIST, "could not create a temporary file")
-
-
-def _copy_mode(target: Path, tmp: Path) -> None:
-    """Give the new file the permissions of the one it replaces."""
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        return
-    with contextlib.suppress(OSError):
-        os.chmod(tmp, mode)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _save_reason(exc: BaseException, fmt: str) -> str:
     if isinstance(exc, MemoryError):
         return "there is not enough memory"
@@ -704,24 +683,6 @@ def _save_reason(exc: BaseException, fmt: str) -> str:
 # --------------------------------------------------------------------------- helpers
 
 
-def _os_reason(exc: OSError) -> str:
-    code = exc.errno
-    if isinstance(exc, FileNotFoundError) or code == errno.ENOENT:
-        return "the file or folder does not exist"
-    if isinstance(exc, IsADirectoryError):
-        return "it is a folder, not a file"
-    if isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return "the disk is full"
-    if code == errno.EROFS:
-        return "the disk is read-only"
-    if code == errno.ENAMETOOLONG:
-        return "the file name is too long"
-    text = (exc.strerror or "input/output error").strip().rstrip(".")
-    return text[:1].lower() + text[1:]
-
-
 def _display_name(p: Path) -> str:
     """File name for messages, on one line."""
     name = p.name or str(p)
@@ -730,8 +691,10 @@ def _display_name(p: Path) -> str:
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
+    "ENV_MAX_PIXELS",
     "SUPPORTED_EXTENSIONS",
     "LoadedImage",
+    "default_max_pixels",
     "estimate_jpeg_quality",
     "jpeg_quality_for",
     "load_image",

@@ -9,7 +9,8 @@ os.environ.setdefault("QT_API", "pyside6")
 
 
 def run_gui(image_path: str | None = None, sample: bool = False) -> int:
-    """Create the QApplication and MainWindow, open `image_path` (or the sample), run; exit code."""
+    """Create the QApplication and MainWindow, offer to recover a crashed session, else open
+    `image_path` (photo or .inpaint project, or the sample); run; exit code."""
     from PySide6.QtWidgets import QApplication
 
     from inpaint_studio import __version__, paths
@@ -23,6 +24,8 @@ def run_gui(image_path: str | None = None, sample: bool = False) -> int:
     app.setApplicationVersion(__version__)
     window = MainWindow(load_settings())
     window.show()
+    if window.offer_recovery():
+        image_path, sample = None, False  # the recovered work comes first
     if image_path is None and sample:
         image_path = str(paths.sample_photo())
     if image_path is not None:

@@ -1,10 +1,12 @@
 """EditorController: the editing logic between the window, the canvas, the undo stack and the
-worker (open, save, strokes, clear mask, inpaint requests and results). No widgets or dialogs:
-failures are raised (open/save) or emitted as one-line messages (inpaint) for the window to show.
+worker (open, save, project files, autosave, strokes, clear mask, inpaint requests and results).
+No widgets or dialogs: failures are raised (open/save) or emitted as one-line messages (inpaint,
+autosave) for the window to show.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,9 @@ from PySide6.QtCore import QObject, Signal
 
 from inpaint_studio.core.document import Document
 from inpaint_studio.core.geometry import Rect
+from inpaint_studio.core.history import Edit
+from inpaint_studio.core.project import ProjectSnapshot, is_project_path
+from inpaint_studio.qt.autosave import SessionAutosave
 from inpaint_studio.qt.canvas import CanvasView
 from inpaint_studio.qt.settings import Settings
 from inpaint_studio.qt.signals import emit
@@ -66,6 +71,7 @@ class EditorController(QObject):
         self.worker.failed.connect(self._on_failed)
         self.worker.cancelled.connect(self._on_cancelled)
         self.worker.progress.connect(self._on_progress)
+        self.autosave = SessionAutosave(self)
 
     # --- state ----------------------------------------------------------------------------
     @property
@@ -82,27 +88,113 @@ class EditorController(QObject):
     def update_settings(self, settings: Settings) -> None:
         self.settings = settings.validated()
         self.stack.set_budget_bytes(self.settings.history_budget_bytes)
+        self.autosave.apply_settings(self.settings)
 
     # --- documents ------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> list[str]:
-        """Load an image file as the new document; returns its load warnings.
+        """Open a photo or a .inpaint project as the new document; returns load warnings.
 
         Raises InpaintStudioError (the current document is kept on failure)."""
+        if is_project_path(path):
+            self.open_project(path)
+            return []
+        return self.open_image(path)
+
+    def open_image(self, path: str | Path) -> list[str]:
+        """Load an image file (pixel limit from settings) as the new document; its warnings."""
         from inpaint_studio.core.imageio import load_image
 
-        loaded = load_image(path)
-        self.set_document(Document.from_loaded(loaded))
+        loaded = load_image(path, max_pixels=self.settings.max_pixels)
+        try:
+            source_bytes = Path(path).read_bytes()  # kept unchanged in project files
+        except OSError:
+            source_bytes = None
+        if source_bytes is not None and len(source_bytes) != loaded.source_bytes_size:
+            source_bytes = None  # the file changed while it was being read
+        self.set_document(Document.from_loaded(loaded, source_bytes))
         return list(loaded.warnings)
+
+    def open_project(self, path: str | Path) -> None:
+        """Open a project: image, mask and every undo step (History panel, Ctrl+Z) come back.
+
+        Raises ProjectFileError (the current document is kept on failure)."""
+        from inpaint_studio.core.project import read_project
+
+        project = read_project(
+            path,
+            max_pixels=self.settings.max_pixels,
+            budget_bytes=self.settings.history_budget_bytes,
+        )
+        h = project.history
+        self._install(project.document, h.edits, h.index, h.index, h.evicted)
+        emit(self.status, f"Opened project {Path(path).name} ({len(h)} steps)")
+
+    def recover(self, path: str | Path) -> None:
+        """Restore an autosaved session (crash recovery) and make its file this session's
+        autosave; the document keeps the path it had. Raises ProjectFileError."""
+        from inpaint_studio.core.project import read_project
+
+        project = read_project(
+            path,
+            max_pixels=self.settings.max_pixels,
+            budget_bytes=self.settings.history_budget_bytes,
+        )
+        doc, h = project.document, project.history
+        doc.path = project.document_path
+        self._install(doc, h.edits, h.index, project.clean_index, h.evicted)
+        self.autosave.adopt(Path(path))
+        emit(self.status, f"Recovered the unsaved session ({len(h)} steps)")
 
     def set_document(self, doc: Document | None) -> None:
         """Replace the document: cancels a running fill, empties the undo stack."""
+        self._install(doc)
+
+    def _install(
+        self,
+        doc: Document | None,
+        edits: tuple[Edit, ...] = (),
+        index: int = 0,
+        clean_index: int = 0,
+        evicted: int = 0,
+    ) -> None:
         self.cancel_inpaint(quiet=True)
         self._deferred = None
         self._confirmed_overwrite = None
         self.canvas.set_document(None)  # drop the old QImages before converting the new one
         self.stack.reset(doc)
+        if doc is not None and edits:
+            self.stack.load_history(edits, index, clean_index, evicted)
         self.canvas.set_document(doc)
         emit(self.document_changed)
+
+    def snapshot(self) -> ProjectSnapshot:
+        """Frozen copy of the session (document + every step) for writing on any thread."""
+        doc = self._require_document()
+        stack = self.stack
+        return ProjectSnapshot.capture(
+            doc,
+            stack.edits(),
+            stack.index(),
+            clean_index=stack.cleanIndex(),
+            evicted=stack.evicted,
+        )
+
+    def save_project(self, path: str | Path) -> Path:
+        """Write the session as a .inpaint project (atomic); it becomes the document's path.
+
+        Raises ProjectFileError."""
+        from inpaint_studio.core.project import write_project
+
+        doc = self._require_document()
+        self.canvas.end_stroke()
+        target = Path(path)
+        snapshot = self.snapshot()
+        clean = dataclasses.replace(snapshot, clean_index=snapshot.index, document_path=str(target))
+        write_project(target, clean)
+        doc.mark_saved(target)
+        self.stack.setClean()
+        emit(self.status, f"Saved project {target.name}")
+        return target
 
     def save(self, path: str | Path, quality: int | None = None) -> Path:
         """Export the image by extension (EXIF/ICC kept via like=original); marks clean.
@@ -279,14 +371,19 @@ class EditorController(QObject):
             emit(self.inpaint_dropped, result.request_id, "mask erased")
             return
         self.stack.push_edit(edit)
-        emit(
-            self.status,
-            f"Filled with {result.backend} on {result.device} in {result.elapsed_s:.2f} s",
-        )
+        if result.notice:
+            emit(self.status, f"{result.notice} ({result.backend}, {result.elapsed_s:.1f} s).")
+        else:
+            emit(
+                self.status,
+                f"Filled with {result.backend} on {result.device} in {result.elapsed_s:.2f} s",
+            )
         emit(self.inpaint_applied, result)
 
     # --- shutdown -------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Cancel a running fill, stop the worker thread and wait for it (never terminate)."""
+        """Clean end of the session: cancel a running fill, stop the worker thread and wait for
+        it (never terminate), delete the autosave."""
         self.cancel_inpaint(quiet=True)
         self.host.stop()
+        self.autosave.shutdown()

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;All files (*)"
+IMAGE_FILTER = (
+    "Images and projects (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif *.inpaint);;"
+    "Images (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp *.gif);;"
+    "Inpaint Studio projects (*.inpaint);;All files (*)"
+)
+PROJECT_FILTER = "Inpaint Studio projects (*.inpaint)"
 SAVE_FILTER = "JPEG (*.jpg *.jpeg);;PNG (*.png);;TIFF (*.tif *.tiff);;WebP (*.webp);;BMP (*.bmp)"
 
 
@@ -35,4 +40,14 @@ def get_open_path(parent: QWidget | None, folder: str = "") -> str | None:
 
 def get_save_path(parent: QWidget | None, suggested: str = "") -> str | None:
     path, _ = QFileDialog.getSaveFileName(parent, "Save photo as", suggested, SAVE_FILTER)
+    return path or None
+
+
+def get_open_project_path(parent: QWidget | None, folder: str = "") -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open project", folder, PROJECT_FILTER)
+    return path or None
+
+
+def get_project_save_path(parent: QWidget | None, suggested: str = "") -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, "Save project as", suggested, PROJECT_FILTER)
     return path or None

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from inpaint_studio.core.brush import MAX_BRUSH_SIZE
+from inpaint_studio.core.document import Document
+from inpaint_studio.core.project import PROJECT_SUFFIX, is_project_path
 from inpaint_studio.errors import InpaintStudioError
 from inpaint_studio.qt import dialogs
 from inpaint_studio.qt.canvas import CanvasView, Tool
@@ -67,6 +69,14 @@ class DeviceCombo(QComboBox):
     def showPopup(self) -> None:  # Qt override
         self.check_cuda()
         super().showPopup()
+
+
+def _export_suffix(doc: Document) -> str:
+    """Extension for exports: the photo's own (also for projects), else .png."""
+    for path in (doc.path, getattr(doc.original, "source_path", None)):
+        if path is not None and Path(path).suffix.lower() in SAVE_EXTENSIONS:
+            return Path(path).suffix
+    return ".png"
 
 
 class MainWindow(QMainWindow):
@@ -117,6 +127,18 @@ class MainWindow(QMainWindow):
         self.save_as_action = self._action(
             "Save &As…", lambda: self.save_as(), [QKeySequence("Ctrl+Shift+S")]
         )
+        self.open_project_action = self._action(
+            "Open P&roject…",
+            lambda: self.open_project(),
+            ["Ctrl+Alt+O"],
+            "Open a .inpaint project with its whole undo history",
+        )
+        self.save_project_action = self._action(
+            "Save &Project…",
+            lambda: self.save_project_as(),
+            ["Ctrl+Alt+S"],
+            "Save photo, mask and every undo step as a .inpaint project",
+        )
         self.quit_action = self._action("&Quit", self.close, ["Ctrl+Q"])
         self.undo_action = self._action("&Undo", self.controller.undo, ["Ctrl+Z"])
         self.redo_action = self._action("&Redo", self.controller.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
@@ -155,6 +177,9 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         for a in (self.open_action, self.save_action, self.save_as_action):
             file_menu.addAction(a)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_project_action)
+        file_menu.addAction(self.save_project_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -259,6 +284,7 @@ class MainWindow(QMainWindow):
         ctl.progress.connect(self._on_progress)
         ctl.status.connect(lambda text: self.statusBar().showMessage(text, 8000))
         ctl.error.connect(lambda text: dialogs.show_error(self, APP_TITLE, text))
+        ctl.autosave.written.connect(self._on_autosave_written)
         self.undo_action.setEnabled(stack.canUndo())
         self.redo_action.setEnabled(stack.canRedo())
 
@@ -271,11 +297,13 @@ class MainWindow(QMainWindow):
         for action in (
             self.save_action,
             self.save_as_action,
+            self.save_project_action,
             self.clear_mask_action,
             self.inpaint_action,
         ):
             action.setEnabled(has_doc)
-        self.history_view.setEmptyLabel("Opened photo")
+        oldest = "Oldest kept state" if self.stack.evicted else "Opened photo"
+        self.history_view.setEmptyLabel(oldest)
         self._update_title()
         if has_doc:
             self.canvas.setFocus()
@@ -291,6 +319,10 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(done)
         else:
             self.progress_bar.setRange(0, 0)
+
+    def _on_autosave_written(self, error: str) -> None:
+        if error:  # editing goes on; the previous autosave (if any) is still intact
+            self.statusBar().showMessage(error, 15000)
 
     def _update_title(self) -> None:
         doc = self.controller.document
@@ -309,13 +341,17 @@ class MainWindow(QMainWindow):
         return dialogs.ask_yes_no(self, APP_TITLE, "The photo has unsaved changes. Discard them?")
 
     def open_file(self, path: str | Path | None = None) -> bool:
-        """Open `path` (or ask for one); errors and load warnings are shown, False on failure."""
+        """Open a photo or project `path` (or ask for one); errors and load warnings are
+        shown before editing starts; False on failure (the current document stays)."""
         if not self.confirm_discard():
             return False
         if path is None:
             path = dialogs.get_open_path(self, self.settings.last_folder)
             if not path:
                 return False
+        return self._open(path)
+
+    def _open(self, path: str | Path) -> bool:
         try:
             warnings = self.controller.open_path(path)
         except InpaintStudioError as exc:
@@ -330,15 +366,77 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
         return True
 
+    def open_project(self, path: str | Path | None = None) -> bool:
+        """Open a .inpaint project (or ask for one); same checks as open_file."""
+        if path is None:
+            if not self.confirm_discard():
+                return False
+            path = dialogs.get_open_project_path(self, self.settings.last_folder)
+            if not path:
+                return False
+            return self._open(path)
+        return self.open_file(path)
+
     def save(self) -> bool:
-        """Ctrl+S: write back to the opened file (asks before overwriting the original)."""
+        """Ctrl+S: write back to the opened file or project (asks before overwriting the
+        original photo)."""
         doc = self.controller.document
         if doc is None:
             return False
         path = doc.path
+        if path is not None and is_project_path(path):
+            return self._save_project_to(path)
         if path is None or path.suffix.lower() not in SAVE_EXTENSIONS:
             return self.save_as()
         return self._save_to(path)
+
+    def save_project_as(self, path: str | Path | None = None) -> bool:
+        """Ctrl+Alt+S: save the session (photo, mask, whole history) as a .inpaint project."""
+        doc = self.controller.document
+        if doc is None:
+            return False
+        if path is None:
+            suggested = ""
+            if doc.path is not None:
+                suggested = str(doc.path.with_suffix(PROJECT_SUFFIX))
+            path = dialogs.get_project_save_path(self, suggested)
+            if not path:
+                return False
+        path = Path(path)
+        if not is_project_path(path):
+            path = path.with_name(path.name + PROJECT_SUFFIX)
+        return self._save_project_to(path)
+
+    def _save_project_to(self, path: Path) -> bool:
+        try:
+            self.controller.save_project(path)
+        except InpaintStudioError as exc:
+            dialogs.show_error(self, APP_TITLE, str(exc))
+            return False
+        self._update_title()
+        return True
+
+    def offer_recovery(self) -> bool:
+        """At start-up: offer each session that crashed (newest first); True if one was
+        recovered. A declined session is deleted, an unreadable one renamed *.damaged."""
+        autosave = self.controller.autosave
+        for orphan in autosave.orphans():
+            question = (
+                f"Inpaint Studio did not close properly while editing {autosave.describe(orphan)}. "
+                "Recover the unsaved work? (No deletes it.)"
+            )
+            if not dialogs.ask_yes_no(self, APP_TITLE, question):
+                autosave.remove(orphan)
+                continue
+            try:
+                self.controller.recover(orphan)
+            except InpaintStudioError as exc:
+                autosave.set_aside(orphan)
+                dialogs.show_error(self, APP_TITLE, str(exc))
+                continue
+            self._update_title()
+            return True
+        return False
 
     def save_as(self, path: str | Path | None = None) -> bool:
         """Ctrl+Shift+S: export to a new file; the format comes from the extension."""
@@ -348,15 +446,14 @@ class MainWindow(QMainWindow):
         if path is None:
             suggested = ""
             if doc.path is not None:
-                suffix = doc.path.suffix if doc.path.suffix.lower() in SAVE_EXTENSIONS else ".png"
+                suffix = _export_suffix(doc)
                 suggested = str(doc.path.with_name(f"{doc.path.stem}-edited{suffix}"))
             path = dialogs.get_save_path(self, suggested)
             if not path:
                 return False
         path = Path(path)
         if not path.suffix:
-            original = doc.path.suffix if doc.path is not None else ""
-            path = path.with_suffix(original if original.lower() in SAVE_EXTENSIONS else ".png")
+            path = path.with_suffix(_export_suffix(doc))
         return self._save_to(path)
 
     def _save_to(self, path: Path) -> bool:

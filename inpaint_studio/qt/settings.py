@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 
 from PySide6.QtCore import QSettings
 
+from inpaint_studio.core.imageio import ENV_MAX_PIXELS, default_max_pixels
+
 SETTINGS_VERSION = 1
 ORGANIZATION = "InpaintStudio"
 APPLICATION = "inpaint-studio"
@@ -33,10 +35,20 @@ class Settings:
     jpeg_quality: int | None = None  # None = match the source JPEG (jpeg_quality_for)
     context_margin: int = 64  # minimum context (px) around the mask sent to the model
     last_folder: str = ""
+    autosave_seconds: int = 3  # autosave this long after the last change; 0 = never
+    autosave_edits: int = 10  # ... or right away once this many steps are unsaved
+    max_megapixels: int = 200  # largest photo opened (decompression-bomb guard)
 
     @property
     def history_budget_bytes(self) -> int:
         return max(1, self.history_budget_mb) * 2**20
+
+    @property
+    def max_pixels(self) -> int:
+        """Pixel limit for opening photos: $INPAINT_STUDIO_MAX_PIXELS if set, else the setting."""
+        if os.environ.get(ENV_MAX_PIXELS, "").strip():
+            return default_max_pixels()
+        return max(1, self.max_megapixels) * 1_000_000
 
     def validated(self) -> Settings:
         """Copy with every value clamped into its valid range."""
@@ -51,6 +63,9 @@ class Settings:
             strategy=self.strategy if self.strategy in STRATEGIES else "crop",
             jpeg_quality=quality,
             context_margin=min(4096, max(0, self.context_margin)),
+            autosave_seconds=min(3600, max(0, self.autosave_seconds)),
+            autosave_edits=min(10_000, max(1, self.autosave_edits)),
+            max_megapixels=min(100_000, max(1, self.max_megapixels)),
         )
 
 

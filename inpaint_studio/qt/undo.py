@@ -20,6 +20,8 @@ undoes/redoes the commands in between.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -116,20 +118,25 @@ class BudgetUndoStack(QUndoStack):
         """The Edits on the stack, oldest first (index() of them are applied)."""
         return list(self._edits)
 
-    def _evict(self) -> None:
-        sizes = [e.nbytes for e in self._edits]
-        n = evict_count(sizes, self._budget, max_evict=self.index())
-        if n == 0:
-            return
-        kept = self._edits[n:]
-        index = self.index() - n
-        clean = self.cleanIndex()
-        clean = clean - n if clean >= n else -1
+    def load_history(
+        self, edits: Sequence[Edit], index: int, clean_index: int = -1, evicted: int = 0
+    ) -> None:
+        """Replace every step with `edits` already made on the document (reopened project):
+        the document is in the state after the first `index`; `clean_index` -1 = never saved.
+        Nothing is applied or reverted; the byte budget then applies as after a push."""
+        if not 0 <= index <= len(edits):
+            raise ValueError(f"history index {index} is outside 0..{len(edits)}")
+        self._rebuild(list(edits), index, clean_index if 0 <= clean_index <= len(edits) else -1)
+        self.evicted = max(0, int(evicted))
+        self._evict()
+
+    def _rebuild(self, edits: list[Edit], index: int, clean: int) -> None:
+        """clear() and re-push commands for `edits` without touching the document."""
         self._replaying = True
         try:
             self.clear()
-            self._edits = list(kept)
-            for edit in kept:
+            self._edits = list(edits)
+            for edit in edits:
                 self.push(EditCommand(self, edit))
             if clean >= 0:
                 self.setIndex(clean)
@@ -139,6 +146,14 @@ class BudgetUndoStack(QUndoStack):
             self.setIndex(index)
         finally:
             self._replaying = False
-        self._total = sum(e.nbytes for e in kept)
+        self._total = sum(e.nbytes for e in edits)
+
+    def _evict(self) -> None:
+        sizes = [e.nbytes for e in self._edits]
+        n = evict_count(sizes, self._budget, max_evict=self.index())
+        if n == 0:
+            return
+        clean = self.cleanIndex()
+        self._rebuild(self._edits[n:], self.index() - n, clean - n if clean >= n else -1)
         self.evicted += n
         emit(self.steps_evicted, n)

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from inpaint_studio.backends.base import Inpainter, resolve_device
 from inpaint_studio.core.geometry import Rect
-from inpaint_studio.errors import InpaintStudioError
+from inpaint_studio.errors import InpaintStudioError, OutOfMemory
 from inpaint_studio.qt.signals import emit
 
 InpainterFactory = Callable[[str], Inpainter]
@@ -59,6 +59,10 @@ class InpaintResult:
     elapsed_s: float
     backend: str
     device: str
+    notice: str = ""  # one line worth telling the user, e.g. the CUDA -> CPU fallback
+
+
+GPU_FALLBACK_NOTICE = "GPU ran out of memory; finished on CPU"
 
 
 def _registry_create(name: str) -> Inpainter:
@@ -126,6 +130,16 @@ class InpaintWorker(QObject):
             old[1].unload()
         return inpainter, resolved
 
+    def _backend_on_cpu(self, name: str) -> Inpainter:
+        """Free the cached (CUDA) backend first, then load `name` on the CPU and cache it."""
+        old, self._loaded = self._loaded, None
+        if old is not None:
+            old[1].unload()
+        inpainter = self._factory(name)
+        inpainter.load("cpu")
+        self._loaded = ((name, "cpu"), inpainter, "cpu")
+        return inpainter
+
     def unload(self) -> None:
         """Free the cached backend (call from the worker thread or after it stopped)."""
         with self._lock:
@@ -135,32 +149,47 @@ class InpaintWorker(QObject):
 
     # --- running -------------------------------------------------------------------------
     def run_sync(self, request: InpaintRequest) -> InpaintResult:
-        """Inpaint `request` in the calling thread; raises Cancelled or any backend error."""
-        from inpaint_studio.core import pipeline
+        """Inpaint `request` in the calling thread; raises Cancelled or any backend error.
 
+        CUDA out-of-memory is not an error: the request is run again on the CPU and the
+        result carries GPU_FALLBACK_NOTICE."""
         start = time.perf_counter()
+        notice = ""
         with self._lock:
             inpainter, device = self._backend(request.backend, request.device)
-            rid = request.request_id
-
-            def progress(done: int, total: int) -> None:
-                emit(self.progress, rid, done, total)
-
-            filled = pipeline.inpaint_image(
-                np.asarray(request.image),
-                np.asarray(request.mask),
-                inpainter,
-                strategy=request.strategy,
-                progress=progress,
-                cancelled=lambda: self.is_cancelled(rid),
-            )
+            try:
+                filled = self._fill(inpainter, request)
+            except OutOfMemory:
+                if device != "cuda":
+                    raise
+                inpainter, device = self._backend_on_cpu(request.backend), "cpu"
+                filled = self._fill(inpainter, request)
+                notice = GPU_FALLBACK_NOTICE
         return InpaintResult(
-            request_id=rid,
+            request_id=request.request_id,
             origin=request.origin,
             image=filled,
             elapsed_s=time.perf_counter() - start,
             backend=request.backend,
             device=device,
+            notice=notice,
+        )
+
+    def _fill(self, inpainter: Inpainter, request: InpaintRequest) -> np.ndarray:
+        from inpaint_studio.core import pipeline
+
+        rid = request.request_id
+
+        def progress(done: int, total: int) -> None:
+            emit(self.progress, rid, done, total)
+
+        return pipeline.inpaint_image(
+            np.asarray(request.image),
+            np.asarray(request.mask),
+            inpainter,
+            strategy=request.strategy,
+            progress=progress,
+            cancelled=lambda: self.is_cancelled(rid),
         )
 
     @Slot(object)

@@ -132,3 +132,13 @@ def test_set_budget_evicts_only_applied_steps():
 )
 def test_evict_count(sizes, budget, cap, expected):
     assert evict_count(sizes, budget, cap) == expected
+
+
+def test_from_edits_restores_index_and_bytes_without_evicting():
+    edits = [_mask_edit(4, str(i)) for i in range(4)]
+    hist = History.from_edits(edits, 3, budget_bytes=1)  # over budget: nothing dropped yet
+    assert hist.index == 3 and len(hist) == 4 and hist.total_bytes == 4 * 32
+    assert hist.redo().label == "3" and not hist.can_redo()
+    assert hist.undo().label == "3"
+    with pytest.raises(ValueError):
+        History.from_edits(edits, 5)

@@ -736,7 +736,9 @@ def test_mask_wrong_size(tmp_path: Path) -> None:
     write(tmp_path / "mask.png", np.zeros((80, 100), np.uint8))
     with pytest.raises(MaskError) as info:
         load_mask(tmp_path / "mask.png", (640, 480))
-    assert str(info.value) == "mask.png is 100x80 but the image is 640x480."
+    assert str(info.value) == (
+        "mask mask.png is 100x80 but the image is 640x480; a mask must have the image's size."
+    )
 
 
 def test_mask_grey_values_thresholded(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""pytest-qt setup: offscreen platform, private settings, no modal dialogs, no leaked threads."""
+"""pytest-qt setup: offscreen platform, private settings and state folder, no modal dialogs, no
+leaked threads."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class DialogLog:
     answer_yes: bool = True
     open_path: str | None = None
     save_path: str | None = None
+    project_path: str | None = None  # answer of the project open/save pickers
     questions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -45,6 +47,8 @@ def dialog_log(monkeypatch) -> DialogLog:
     monkeypatch.setattr(dialogs, "show_warning", lambda _p, _t, text: log.warnings.append(text))
     monkeypatch.setattr(dialogs, "get_open_path", lambda _p, _f="": log.open_path)
     monkeypatch.setattr(dialogs, "get_save_path", lambda _p, _s="": log.save_path)
+    monkeypatch.setattr(dialogs, "get_open_project_path", lambda _p, _f="": log.project_path)
+    monkeypatch.setattr(dialogs, "get_project_save_path", lambda _p, _s="": log.project_path)
 
     def forbidden(*_args, **_kwargs):
         raise AssertionError("a modal dialog was opened directly (use qt.dialogs)")
@@ -61,6 +65,14 @@ def private_settings(tmp_path, monkeypatch) -> Path:
     """Settings go to a temporary INI file: every test starts from fresh defaults."""
     path = tmp_path / "settings" / "inpaint-studio.ini"
     monkeypatch.setenv("INPAINT_STUDIO_SETTINGS", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch) -> Path:
+    """Autosaves go to a temporary state folder (never the user's)."""
+    path = tmp_path / "state"
+    monkeypatch.setenv("INPAINT_STUDIO_STATE_DIR", str(path))
     return path
 
 

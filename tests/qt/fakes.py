@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from inpaint_studio.backends.base import BackendInfo
-from inpaint_studio.errors import BackendError
+from inpaint_studio.errors import BackendError, OutOfMemory
 
 
 class FakeInpainter:
@@ -26,6 +26,7 @@ class FakeInpainter:
         run_error: Exception | None = None,
         supports_cuda: bool = False,
         on_inpaint: Callable[[], None] | None = None,
+        oom_on: str | None = None,
     ) -> None:
         self.info = BackendInfo(
             name=name, title=f"Fake {name}", description="test", supports_cuda=supports_cuda
@@ -36,6 +37,7 @@ class FakeInpainter:
         self.fail_load = fail_load
         self.run_error = run_error
         self.on_inpaint = on_inpaint
+        self.oom_on = oom_on  # device on which inpaint() raises OutOfMemory (e.g. "cuda")
         self.loaded_on: str | None = None
         self.unloaded = False
         self.calls = 0
@@ -57,6 +59,8 @@ class FakeInpainter:
             time.sleep(self.delay)
         if self.run_error is not None:
             raise self.run_error
+        if self.oom_on is not None and self.loaded_on == self.oom_on:
+            raise OutOfMemory(f"{self.info.name} ran out of GPU memory; try CPU or a smaller mask.")
         out = image.copy()
         out[mask != 0] = self.value + self.value_step * (self.calls - 1)
         return out

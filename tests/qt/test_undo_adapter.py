@@ -155,3 +155,31 @@ def test_reset_forgets_everything(stack):
     stack.reset(None)
     with pytest.raises(RuntimeError):
         stack.push_edit(_image_edit(other, 1))
+
+
+def test_load_history_rebuilds_steps_without_touching_the_document(stack):
+    doc = stack.document
+    start = doc.image.copy()
+    edits = []
+    for i in range(4):
+        edit = _image_edit(doc, i)
+        doc.apply(edit)
+        edits.append(edit)
+    doc.revert(edits[3])  # the document is at step 3 of 4
+    at_three = doc.image.copy()
+    stack.reset(doc)
+    stack.load_history(edits, 3, clean_index=-1, evicted=2)
+    assert np.array_equal(doc.image, at_three)  # rebuilding applied nothing
+    assert stack.count() == 4 and stack.index() == 3 and not stack.isClean()
+    assert stack.evicted == 2 and stack.total_bytes == 4 * 96
+    stack.redo()
+    while stack.canUndo():
+        stack.undo()
+    assert np.array_equal(doc.image, start)
+    stack.load_history(edits, 0, clean_index=0)
+    assert stack.isClean() and stack.index() == 0
+    stack.set_budget_bytes(96)
+    stack.load_history(edits, 4, clean_index=4)  # the budget applies as after a push
+    assert stack.count() == 1 and stack.isClean() and stack.text(0) == "edit 3"
+    with pytest.raises(ValueError):
+        stack.load_history(edits, 9)
