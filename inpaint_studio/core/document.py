@@ -130,6 +130,20 @@ class Document:
             return None
         return Edit.capture(label, self, rect, new_mask_patch=np.zeros((rect.h, rect.w), np.uint8))
 
+    def mask_union_edit(self, mask: np.ndarray, label: str = "Load mask") -> Edit | None:
+        """Edit adding (H,W) uint8 `mask` (non-zero = fill) to the mask; None if nothing new."""
+        if mask.shape != self.mask.shape:
+            raise ValueError(f"mask shape {mask.shape} != document {self.mask.shape}")
+        rect = Rect.of_mask(mask)
+        if rect.is_empty():
+            return None
+        before = self.mask[rect.y : rect.y2, rect.x : rect.x2]
+        added = mask[rect.y : rect.y2, rect.x : rect.x2] != 0
+        if not (added & (before == 0)).any():
+            return None
+        after = np.where(added, np.uint8(255), before).astype(np.uint8)
+        return Edit.capture(label, self, rect, new_mask_patch=after)
+
     def fill_edit(
         self, origin: Rect, fill_mask: np.ndarray, filled: np.ndarray, label: str
     ) -> Edit | None:

@@ -608,6 +608,33 @@ def save_image(
                 os.unlink(tmp)
 
 
+def save_mask(path: str | Path, mask: np.ndarray) -> None:
+    """Atomically write an (H, W) uint8 mask as grayscale PNG (non-zero -> 255); ImageSaveError."""
+    p = Path(path)
+    name = _display_name(p)
+    if mask.ndim != 2:
+        raise ImageSaveError(f"Cannot save {name}: a mask must be one channel.")
+    if not p.parent.is_dir():
+        raise ImageSaveError(f"Cannot save {name}: the folder {p.parent} does not exist.")
+    image = Image.fromarray(np.where(mask != 0, np.uint8(255), np.uint8(0)), mode="L")
+    tmp: Path | None = None
+    try:
+        tmp, fd = _create_temp(p)
+        with os.fdopen(fd, "wb") as f:
+            image.save(f, format="PNG", optimize=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+        tmp = None
+        _fsync_dir(p.parent)
+    except Exception as exc:
+        raise ImageSaveError(f"Cannot save {name}: {_save_reason(exc, 'PNG')}.") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
 def _check_arrays(
     pixels: np.ndarray, alpha: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None]:

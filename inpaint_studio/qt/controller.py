@@ -16,6 +16,7 @@ from inpaint_studio.core.document import Document
 from inpaint_studio.core.geometry import Rect
 from inpaint_studio.core.history import Edit
 from inpaint_studio.core.project import ProjectSnapshot, is_project_path
+from inpaint_studio.errors import ImageSaveError
 from inpaint_studio.qt.autosave import SessionAutosave
 from inpaint_studio.qt.canvas import CanvasView
 from inpaint_studio.qt.settings import Settings
@@ -266,6 +267,36 @@ class EditorController(QObject):
             return False
         self.stack.push_edit(edit)
         return True
+
+    def load_mask(self, path: str | Path) -> bool:
+        """Add a mask file (white = fill, the photo's size) to the mask as one undo step.
+
+        Raises MaskError with one line for unreadable or wrong-size files; False if the file
+        adds nothing to the painted mask.
+        """
+        from inpaint_studio.core.imageio import load_mask
+
+        doc = self._require_document()
+        self.canvas.end_stroke()
+        mask = load_mask(path, (doc.width, doc.height))
+        edit = doc.mask_union_edit(mask, label=f"Load mask {Path(path).name}")
+        if edit is None:
+            return False
+        self.stack.push_edit(edit)
+        return True
+
+    def save_mask(self, path: str | Path) -> Path:
+        """Write the painted mask as a grayscale PNG (white = fill), atomically."""
+        from inpaint_studio.core.imageio import save_mask
+
+        doc = self._require_document()
+        target = Path(path)
+        if target.suffix.lower() != ".png":
+            target = target.with_name(target.name + ".png")
+        if self.is_original_path(target):
+            raise ImageSaveError("Refusing to write the mask over the opened photo.")
+        save_mask(target, doc.mask)
+        return target
 
     # --- inpainting -----------------------------------------------------------------------
     def build_request(

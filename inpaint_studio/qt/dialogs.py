@@ -51,3 +51,16 @@ def get_open_project_path(parent: QWidget | None, folder: str = "") -> str | Non
 def get_project_save_path(parent: QWidget | None, suggested: str = "") -> str | None:
     path, _ = QFileDialog.getSaveFileName(parent, "Save project as", suggested, PROJECT_FILTER)
     return path or None
+
+
+MASK_FILTER = "Masks (*.png *.bmp *.tif *.tiff *.webp);;All files (*)"
+
+
+def get_open_mask_path(parent: QWidget | None, folder: str = "") -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Load mask (white = fill)", folder, MASK_FILTER)
+    return path or None
+
+
+def get_mask_save_path(parent: QWidget | None, suggested: str = "") -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, "Save mask as PNG", suggested, "PNG (*.png)")
+    return path or None

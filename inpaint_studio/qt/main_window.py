@@ -145,6 +145,14 @@ class MainWindow(QMainWindow):
         self.clear_mask_action = self._action(
             "&Clear mask", self.controller.clear_mask, ["Ctrl+Shift+X"], "Erase the whole mask"
         )
+        self.load_mask_action = self._action(
+            "&Load mask…", lambda: self.load_mask_file(), ["Ctrl+Shift+M"],
+            "Add a mask image (white = fill, the photo's size) to the painted mask",
+        )
+        self.save_mask_action = self._action(
+            "Save &mask as PNG…", lambda: self.save_mask_file(), [],
+            "Save the painted mask to reuse it later or in other tools",
+        )
         self.fit_action = self._action("&Fit to window", c.fit, ["Ctrl+0"])
         self.actual_size_action = self._action("&100%", c.actual_size, ["Ctrl+1"])
         self.zoom_in_action = self._action(
@@ -185,6 +193,9 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         for a in (self.undo_action, self.redo_action, self.clear_mask_action):
             edit_menu.addAction(a)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.load_mask_action)
+        edit_menu.addAction(self.save_mask_action)
         self.view_menu = bar.addMenu("&View")
         for a in (self.fit_action, self.actual_size_action, self.zoom_in_action):
             self.view_menu.addAction(a)
@@ -299,6 +310,8 @@ class MainWindow(QMainWindow):
             self.save_as_action,
             self.save_project_action,
             self.clear_mask_action,
+            self.load_mask_action,
+            self.save_mask_action,
             self.inpaint_action,
         ):
             action.setEnabled(has_doc)
@@ -468,6 +481,41 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, APP_TITLE, str(exc))
             return False
         self._update_title()
+        return True
+
+    def load_mask_file(self, path: str | Path | None = None) -> bool:
+        """Edit > Load mask: add a mask file to the painted mask (one undo step)."""
+        if self.controller.document is None:
+            return False
+        if path is None:
+            path = dialogs.get_open_mask_path(self, self.settings.last_folder)
+            if not path:
+                return False
+        try:
+            changed = self.controller.load_mask(path)
+        except InpaintStudioError as exc:
+            dialogs.show_error(self, APP_TITLE, str(exc))
+            return False
+        message = f"Loaded mask {Path(path).name}" if changed else "The mask file adds nothing"
+        self.statusBar().showMessage(message, 5000)
+        return changed
+
+    def save_mask_file(self, path: str | Path | None = None) -> bool:
+        """Edit > Save mask as PNG."""
+        doc = self.controller.document
+        if doc is None:
+            return False
+        if path is None:
+            suggested = str(doc.path.with_name(doc.path.stem + "_mask.png")) if doc.path else ""
+            path = dialogs.get_mask_save_path(self, suggested)
+            if not path:
+                return False
+        try:
+            written = self.controller.save_mask(path)
+        except InpaintStudioError as exc:
+            dialogs.show_error(self, APP_TITLE, str(exc))
+            return False
+        self.statusBar().showMessage(f"Saved mask {written.name}", 5000)
         return True
 
     def inpaint(self) -> int | None:

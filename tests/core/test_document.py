@@ -122,3 +122,21 @@ def test_from_loaded():
     d = Document.from_loaded(Loaded())
     assert d.width == 4 and d.height == 3 and d.alpha[0, 0] == 9
     assert str(d.path) == "photo.png" and d.original is not None
+
+
+def test_mask_union_edit_is_a_bounding_box_diff(doc):
+    doc.mask[5:8, 5:8] = 255
+    extra = np.zeros_like(doc.mask)
+    extra[10:14, 20:30] = 255
+    extra[6, 6] = 255  # already painted
+    edit = doc.mask_union_edit(extra)
+    assert edit is not None and edit.rect == Rect(6, 6, 24, 8)
+    assert edit.image_before is None  # the photo is untouched
+    before = doc.mask.copy()
+    doc.apply(edit)
+    np.testing.assert_array_equal(doc.mask, np.maximum(before, extra))
+    doc.revert(edit)
+    np.testing.assert_array_equal(doc.mask, before)
+    assert doc.mask_union_edit(np.zeros_like(doc.mask)) is None
+    with pytest.raises(ValueError):
+        doc.mask_union_edit(np.zeros((3, 3), np.uint8))

@@ -48,6 +48,8 @@ def dialog_log(monkeypatch) -> DialogLog:
     monkeypatch.setattr(dialogs, "get_open_path", lambda _p, _f="": log.open_path)
     monkeypatch.setattr(dialogs, "get_save_path", lambda _p, _s="": log.save_path)
     monkeypatch.setattr(dialogs, "get_open_project_path", lambda _p, _f="": log.project_path)
+    monkeypatch.setattr(dialogs, "get_open_mask_path", lambda _p, _f="": log.open_path)
+    monkeypatch.setattr(dialogs, "get_mask_save_path", lambda _p, _s="": log.save_path)
     monkeypatch.setattr(dialogs, "get_project_save_path", lambda _p, _s="": log.project_path)
 
     def forbidden(*_args, **_kwargs):
