@@ -1,8 +1,8 @@
-"""Screenshot of the real editor window for the README: `xvfb-run -a python tools/screenshot.py OUT.png`.
+"""Screenshot of the real editor window: `xvfb-run -a python tools/screenshot.py OUT.png`.
 
-Opens the built-in sample photo, paints two brush strokes over damage, fills the first one
-with the default model on the worker thread, paints a third stroke that is left unfilled
-(so the translucent mask overlay shows), then grabs the X screen.
+Opens the built-in sample photo, loads its damage mask (Edit > Load mask), fills it with the
+default model on the worker thread, paints one more brush stroke that is left unfilled (so
+the translucent mask overlay shows), then grabs the X screen.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from inpaint_studio import paths  # noqa: E402
+from inpaint_studio.qt import dialogs  # noqa: E402
 from inpaint_studio.qt.main_window import MainWindow  # noqa: E402
 from inpaint_studio.qt.settings import Settings  # noqa: E402
 
@@ -39,27 +40,27 @@ def _stroke(window: MainWindow, points: list[tuple[float, float]]) -> None:
 def main(out: str) -> int:
     """Drive the window through a short session and save a PNG of the screen to `out`."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationDisplayName("Inpaint Studio")
     window = MainWindow(Settings(), persist_settings=False)
     window.resize(1400, 900)
     window.show()
     window.open_file(str(paths.sample_photo()))
     _pump(0.5)
-    window.canvas.set_brush_size(14)
-    _stroke(window, [(470, 90), (520, 170), (560, 260), (590, 330)])
-    _stroke(window, [(120, 600), (200, 640), (300, 650)])
+    window.load_mask_file(str(paths.resources_dir() / "samples" / "sample_mask.png"))
     done = []
     window.controller.inpaint_applied.connect(lambda *a: done.append(True))
     window.inpaint()
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while not done and time.monotonic() < deadline:
         _pump(0.1)
-    window.canvas.set_brush_size(22)
-    _stroke(window, [(150, 250), (230, 300), (300, 380), (340, 470)])
+    window.canvas.set_brush_size(30)
+    _stroke(window, [(60, 250), (90, 320), (120, 400), (140, 470)])
     window.canvas.fit()
     _pump(0.5)
     QTimer.singleShot(0, lambda: None)
     shot = window.screen().grabWindow(0)
     ok = shot.save(out)
+    dialogs.ask_yes_no = lambda *_args: True  # discard the demo session without asking
     window.close()
     _pump(0.3)
     print(f"saved {out}: {ok}, inpaint done: {bool(done)}")
