@@ -29,6 +29,7 @@ class NetConfig:
     base: int = 32
     blocks: int = 6
     global_ratio: float = 0.75
+    prior: str = "none"  # "pushpull": predict a residual over a smooth push-pull fill
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,6 +106,33 @@ class FFCResBlock(nn.Module):
         return xl + yl, xg + yg
 
 
+def pushpull_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> torch.Tensor:
+    """Smooth hole fill: (N,3,H,W) RGB, (N,1,H,W) known in {0,1} -> (N,3,H,W), known kept.
+
+    Push: average colour and known-fraction down an image pyramid. Pull: from the coarsest
+    level up, each level keeps its own colour where it is (mostly) known and takes the
+    upsampled coarser fill elsewhere. A membrane-like interpolation in O(HW), computed in
+    fp32 without autocast.
+    """
+    with torch.autocast(device_type=rgb.device.type, enabled=False):
+        rgb, known = rgb.float(), known.float()
+        stack = [(rgb * known, known)]
+        for _ in range(levels):
+            c, w = stack[-1]
+            if min(c.shape[-2:]) < 2:
+                break
+            stack.append((F.avg_pool2d(c, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True)))
+        c, w = stack[-1]
+        fill = c.sum(dim=(2, 3), keepdim=True) / w.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
+        fill = fill.expand_as(c)
+        for depth in range(len(stack) - 1, -1, -1):
+            c, w = stack[depth]
+            up = F.interpolate(fill, size=c.shape[-2:], mode="bilinear", align_corners=False)
+            alpha = w if depth == 0 else (w * 8).clamp(max=1.0)
+            fill = alpha * (c / w.clamp_min(1e-6)) + (1 - alpha) * up
+        return fill
+
+
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, k, stride, padding=k // 2, padding_mode="reflect", bias=False),
@@ -128,7 +156,10 @@ class InpaintNet(nn.Module):
         super().__init__()
         self.config = config or NetConfig()
         b = self.config.base
-        self.stem = _conv(4, b, 5)
+        if self.config.prior not in ("none", "pushpull"):
+            raise ValueError(f"unknown prior {self.config.prior!r}")
+        self.use_prior = self.config.prior == "pushpull"
+        self.stem = _conv(7 if self.use_prior else 4, b, 5)
         self.down1 = _conv(b, b * 2, 3, 2)
         self.down2 = _conv(b * 2, b * 4, 3, 2)
         self.down3 = _conv(b * 4, b * 8, 3, 2)
@@ -140,8 +171,17 @@ class InpaintNet(nn.Module):
         self.up2 = _up(b * 4, b * 2)
         self.up1 = _up(b * 2, b)
         self.head = nn.Conv2d(b, 3, 3, padding=1, padding_mode="reflect")
+        if self.use_prior:  # start as the prior: a small residual on top of the smooth fill
+            with torch.no_grad():
+                self.head.weight.mul_(0.01)
+                self.head.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        prior = None
+        if self.use_prior:
+            known = 1 - x[:, 3:4]
+            prior = pushpull_fill(x[:, :3], known).to(x.dtype)
+            x = torch.cat([x, prior], dim=1)
         s0 = self.stem(x)
         s1 = self.down1(s0)
         s2 = self.down2(s1)
@@ -154,6 +194,8 @@ class InpaintNet(nn.Module):
         y = self.up3(z) + s2
         y = self.up2(y) + s1
         y = self.up1(y) + s0
+        if prior is not None:
+            return (prior + self.head(y)).clamp(0, 1)
         return torch.sigmoid(self.head(y))
 
 

@@ -7,10 +7,13 @@ from pathlib import Path
 import numpy as np
 
 from inpaint_studio.backends.base import BackendInfo, composite
-from inpaint_studio.errors import BackendError, BackendUnavailable
+from inpaint_studio.errors import BackendError, BackendUnavailable, OutOfMemory
 from inpaint_studio.paths import resources_dir
 
 WEIGHTS_NAME = "inpaint_ffc.pt"
+
+# Smallest padded input side: the 1/8 bottleneck needs >= 2 px for its reflect padding.
+MIN_INPUT_SIZE = 16
 
 INFO = BackendInfo(
     name="ours",
@@ -54,7 +57,7 @@ class NeuralInpainter:
         import torch
 
         from inpaint_studio.backends.base import resolve_device
-        from inpaint_studio.backends.torch_utils import pick_precision
+        from inpaint_studio.backends.torch_utils import pick_precision, short_reason
         from inpaint_studio.backends.weights import load_weights
 
         if not self.weights.is_file():
@@ -62,8 +65,17 @@ class NeuralInpainter:
         self.device = resolve_device(device)
         try:
             net, self.meta = load_weights(self.weights, self.device)
-        except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
-            raise BackendError(f"Cannot load model weights {self.weights.name}: {exc}") from exc
+        except (MemoryError, torch.cuda.OutOfMemoryError) as exc:
+            raise OutOfMemory(
+                f"Not enough memory to load the built-in model on {self.device}."
+            ) from exc
+        except ValueError as exc:  # our own format checks: already one clear sentence
+            raise BackendError(f"Cannot load model weights: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - truncated zip, pickle, EOF, CUDA errors...
+            raise BackendError(
+                f"Cannot load model weights {self.weights.name}: the file is damaged or not an "
+                f"Inpaint Studio weights file ({short_reason(exc)})"
+            ) from exc
         self.net = net.to(memory_format=torch.channels_last)
         self.precision = pick_precision(self.device, self.requested_precision)
 
@@ -83,7 +95,9 @@ class NeuralInpainter:
         )
 
         with map_torch_errors("The built-in model"), torch.inference_mode():
-            img, m, size = to_tensors(image, mask, self.device, INFO.pad_multiple)
+            img, m, size = to_tensors(
+                image, mask, self.device, INFO.pad_multiple, min_size=MIN_INPUT_SIZE
+            )
             x = torch.cat([img * (1 - m), m], dim=1).contiguous(memory_format=torch.channels_last)
             with autocast_for(self.device, self.precision):
                 out = self.net(x)

@@ -36,12 +36,20 @@ def autocast_for(device: str, precision: str):
     return torch.autocast(device_type=device, dtype=dtype)
 
 
-def to_tensors(image: np.ndarray, mask: np.ndarray, device: str, multiple: int):
-    """(H,W,3) uint8 + (H,W) uint8 -> padded (1,3,H',W') [0,1], (1,1,H',W') {0,1}, (H, W)."""
+def to_tensors(image: np.ndarray, mask: np.ndarray, device: str, multiple: int, min_size: int = 0):
+    """(H,W,3) uint8 + (H,W) uint8 -> padded (1,3,H',W') [0,1], (1,1,H',W') {0,1}, (H, W).
+
+    H', W' are multiples of `multiple` and at least `min_size` (networks whose bottleneck
+    uses reflect padding need two or more pixels there); reflect padding where it fits,
+    else edge replication.
+    """
     h, w = mask.shape
-    img = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float().div_(255)
+    pixels = image if image.flags.writeable else image.copy()  # torch wants writable memory
+    img = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)[None].float().div_(255)
     m = torch.from_numpy((mask > 0).astype(np.float32))[None, None]
-    ph, pw = (-h) % multiple, (-w) % multiple
+    multiple = max(1, int(multiple))
+    ph = -(-max(h, min_size) // multiple) * multiple - h
+    pw = -(-max(w, min_size) // multiple) * multiple - w
     if ph or pw:
         mode = "reflect" if h > ph and w > pw else "replicate"
         img = F.pad(img, (0, pw, 0, ph), mode=mode)
@@ -54,6 +62,14 @@ def to_image(out: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
     h, w = size
     arr = out[0, :, :h, :w].float().clamp_(0, 1).mul_(255).round_().byte()
     return np.ascontiguousarray(arr.permute(1, 2, 0).cpu().numpy())
+
+
+def short_reason(exc: BaseException, limit: int = 120) -> str:
+    """ "Type: first sentence" of an exception message (torch's are long and multi-line)."""
+    text = " ".join(str(exc).split()).split(". ")[0].rstrip(".")
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ models folder (`paths.user_models_dir()`), and IOPaint's cache
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from inpaint_studio.paths import user_models_dir
 PREFIX = "torchscript:"
 MODEL_SUFFIXES = (".pt", ".pth", ".jit", ".torchscript")
 PAD_MULTIPLE = 8
+MIN_INPUT_SIZE = 16  # LaMa-style nets downsample 3x with reflect padding: keep >= 2 px there
 
 
 def iopaint_lama_path() -> Path:
@@ -38,6 +40,25 @@ def _info(name: str, path: Path) -> BackendInfo:
     )
 
 
+def _load_hint(path: Path) -> str | None:
+    """Why torch.jit.load refused `path` when the file's layout tells (else None)."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return "the file is not a TorchScript archive"
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return None
+    if not any(n.rsplit("/", 1)[-1] == "constants.pkl" for n in names) and any(
+        n.rsplit("/", 1)[-1] == "data.pkl" for n in names
+    ):
+        return (
+            "it is a plain PyTorch checkpoint; export the model with torch.jit.trace "
+            "or torch.jit.script and save that"
+        )
+    return None
+
+
 class TorchScriptInpainter:
     """A LaMa-convention TorchScript file run in fp32 (user models are not assumed bf16-safe)."""
 
@@ -52,6 +73,7 @@ class TorchScriptInpainter:
         import torch
 
         from inpaint_studio.backends.base import resolve_device
+        from inpaint_studio.backends.torch_utils import short_reason
 
         if not self.path.is_file():
             raise BackendUnavailable(f"Model file not found: {self.path}")
@@ -59,9 +81,9 @@ class TorchScriptInpainter:
         try:
             model = torch.jit.load(str(self.path), map_location=self.device)
         except Exception as exc:  # noqa: BLE001 - any failure is a bad model file
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            why = _load_hint(self.path) or short_reason(exc)
             raise BackendError(
-                f"{self.path.name} is not a loadable TorchScript model: {msg}"
+                f"{self.path.name} is not a loadable TorchScript model: {why}"
             ) from exc
         self.model = model.eval()
 
@@ -76,7 +98,9 @@ class TorchScriptInpainter:
         from inpaint_studio.backends.torch_utils import map_torch_errors, to_image, to_tensors
 
         with map_torch_errors(self.path.name), torch.inference_mode():
-            img, m, size = to_tensors(image, mask, self.device, PAD_MULTIPLE)
+            img, m, size = to_tensors(
+                image, mask, self.device, PAD_MULTIPLE, min_size=MIN_INPUT_SIZE
+            )
             out = self.model(img, m)
             if not isinstance(out, torch.Tensor) or out.dim() != 4 or out.shape[1] != 3:
                 raise BackendError(

@@ -23,11 +23,17 @@ def save_weights(net: InpaintNet, path: str | Path, meta: dict | None = None) ->
 
 def load_weights(path: str | Path, device: str = "cpu") -> tuple[InpaintNet, dict]:
     """Build an InpaintNet in eval mode (fp32 weights) from a weights file; returns (net, meta)."""
+    name = Path(path).name
     payload = torch.load(Path(path), map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{Path(path).name} is not an Inpaint Studio weights file")
-    net = InpaintNet(NetConfig(**payload["config"]))
-    net.load_state_dict(
-        {k: v.float() if v.is_floating_point() else v for k, v in payload["state"].items()}
-    )
+        raise ValueError(f"{name} is not an Inpaint Studio weights file")
+    try:
+        net = InpaintNet(NetConfig(**payload["config"]))
+        state = payload["state"]
+        net.load_state_dict(
+            {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        )
+    except (KeyError, TypeError, AttributeError, RuntimeError) as exc:
+        # missing/unexpected keys or shapes: the file's tensors do not fit its own config
+        raise ValueError(f"{name} is damaged: its weights do not match its network config") from exc
     return net.eval().to(device), payload.get("meta", {})

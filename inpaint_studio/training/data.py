@@ -52,7 +52,7 @@ class PhotoCrops:
         lo = max(self.scale[0], s / min(h, w))
         hi = max(lo, self.scale[1])
         f = float(rng.uniform(lo, hi))
-        if abs(f - 1.0) > 1e-3:
+        if abs(f - 1.0) > 1e-3 or min(h, w) < s:  # photos smaller than a crop are upscaled
             nh, nw = max(s, round(h * f)), max(s, round(w * f))
             interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
             img = cv2.resize(img, (nw, nh), interpolation=interp)

@@ -88,6 +88,4 @@ def feature_matching(
 ) -> torch.Tensor:
     """Mean L1 between D features of the real and the generated image."""
     pairs = zip(real_feats, fake_feats, strict=True)
-    return sum((r.detach() - f).abs().mean() for r, f in pairs) / len(
-        real_feats
-    )
+    return sum((r.detach() - f).abs().mean() for r, f in pairs) / len(real_feats)

@@ -1,8 +1,12 @@
 """On-the-fly hole masks: LaMa-style strokes/boxes at three widths plus old-photo damage.
 
-Every generator returns an (H, W) uint8 mask, 0 = keep, 255 = hole, with coverage kept at
-or under `max_coverage` (default 50%). Generators take a numpy Generator so evaluation masks
-are reproducible from a seed.
+Every generator returns an (H, W) uint8 mask, 0 = keep, 255 = hole, never empty, with
+coverage at most `max_coverage` (default 50%; see `enforce_coverage`). Generators take a
+numpy Generator so evaluation masks are reproducible from a seed.
+
+The stroke kinds differ by stroke width (thin 5-25 px, medium up to 105 px plus boxes,
+thick up to 255 px plus large boxes; LaMa's 512 px settings), not by area: at 512 px all
+three cover about 30% on average, and on 256 px crops thin masks often reach the cap.
 """
 
 from __future__ import annotations
@@ -114,7 +118,7 @@ def stroke_mask(
     out = _cap_coverage(canvas, draws, max_coverage)
     if not out.any():  # never return an empty mask: fall back to one small stroke
         _draw_stroke(out, rng, min(spec.max_len, 60), spec.width[0])
-    return out
+    return enforce_coverage(out, max_coverage)  # the fallback (or a tiny image) may not fit
 
 
 def _wavy_polyline(rng: np.random.Generator, h: int, w: int, min_frac: float = 0.4) -> np.ndarray:
@@ -161,11 +165,35 @@ def scratch_mask(
         else:
             axes = (r + int(rng.integers(0, 4)), max(1, r - 1))
             cv2.ellipse(mask, (x, y), axes, float(rng.uniform(0, 180)), 0, 360, 255, -1)
-    if np.count_nonzero(mask) > max_coverage * mask.size:
-        mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
     if not mask.any():
         cv2.circle(mask, (w // 2, h // 2), 2, 255, -1)
-    return mask
+    return enforce_coverage(mask, max_coverage)
+
+
+def enforce_coverage(mask: np.ndarray, max_coverage: float) -> np.ndarray:
+    """Thin an (H, W) uint8 0/255 mask until at most max_coverage of it (and >= 1 px) is set.
+
+    Erodes by one pixel at a time (image borders erode too); a shape that would vanish
+    before fitting (tiny images) keeps its innermost pixels instead. Returns `mask` itself
+    when it already fits.
+    """
+    limit = max(1, int(max_coverage * mask.size))
+    if np.count_nonzero(mask) <= limit:
+        return mask
+    kernel = np.ones((3, 3), np.uint8)
+    while True:
+        eroded = cv2.erode(mask, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        count = np.count_nonzero(eroded)
+        if count == 0:
+            break
+        mask = eroded
+        if count <= limit:
+            return mask
+    dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    keep = np.argsort(-dist, axis=None, kind="stable")[:limit]
+    out = np.zeros_like(mask)
+    out.flat[keep] = 255
+    return out
 
 
 def make_mask(

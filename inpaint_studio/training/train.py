@@ -41,8 +41,9 @@ class TrainConfig:
     d_lr: float = 2e-4
     seed: int = 0
     device: str = "auto"
-    base: int = 32
-    blocks: int = 6
+    base: int = 24
+    blocks: int = 5
+    prior: str = "pushpull"  # the net predicts a residual over a smooth push-pull fill
     w_hole: float = 1.0
     w_known: float = 0.2
     w_grad: float = 1.0
@@ -52,7 +53,7 @@ class TrainConfig:
     r1_gamma: float = 0.01
     r1_every: int = 4
     gan_start: int = 400  # steps of reconstruction-only warm-up before the GAN losses
-    ema: float = 0.998
+    ema: float = 0.995
     checkpoint_minutes: float = 5.0
     threads: int = 0
 
@@ -83,6 +84,30 @@ def make_batch(data: PhotoCrops, rng: np.random.Generator, n: int, device: torch
 def net_input(img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Masked RGB + mask channel: (N,4,H,W)."""
     return torch.cat([img * (1 - mask), mask], dim=1)
+
+
+def reconstruction_losses(
+    pred: torch.Tensor, img: torch.Tensor, mask: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Non-adversarial losses of pred vs img (N,3,H,W) in [0,1], mask (N,1,H,W) {0,1}."""
+    comp = pred * mask + img * (1 - mask)
+    hole_w = torch.nn.functional.max_pool2d(mask, 5, 1, 2)  # include the hole's rim
+    return {
+        "l1_hole": losses.masked_l1(pred, img, mask),
+        "l1_known": losses.masked_l1(pred, img, 1 - mask),
+        "grad": losses.gradient_loss(comp, img, hole_w),
+        "fft": losses.fft_loss(comp, img),
+    }
+
+
+def reconstruction_loss(cfg: TrainConfig, vals: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Weighted sum of reconstruction_losses() with the weights of cfg (scalar tensor)."""
+    return (
+        cfg.w_hole * vals["l1_hole"]
+        + cfg.w_known * vals["l1_known"]
+        + cfg.w_grad * vals["grad"]
+        + cfg.w_fft * vals["fft"]
+    )
 
 
 def _lr_at(cfg: TrainConfig, frac: float) -> float:
@@ -142,7 +167,14 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
 
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
-    net_cfg = NetConfig(base=cfg.base, blocks=cfg.blocks)
+    net_cfg = NetConfig(base=cfg.base, blocks=cfg.blocks, prior=cfg.prior)
+    state = None
+    if resume and ckpt_path.exists():
+        state = torch.load(ckpt_path, map_location=device, weights_only=False)
+        saved = NetConfig(**state["net_config"])
+        if saved != net_cfg:  # resuming continues the saved network, whatever cfg says
+            log(f"resuming with the checkpoint's network {saved} (config asked for {net_cfg})")
+            net_cfg = saved
     gen = InpaintNet(net_cfg).to(device).to(memory_format=torch.channels_last)
     disc = losses.PatchDiscriminator().to(device).to(memory_format=torch.channels_last)
     ema = copy.deepcopy(gen).eval()
@@ -152,8 +184,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.99))
     step, elapsed = 0, 0.0
     rng = np.random.default_rng(cfg.seed)
-    if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=False)
+    if state is not None:
         gen.load_state_dict(state["gen"])
         ema.load_state_dict(state["ema"])
         disc.load_state_dict(state["disc"])
@@ -162,6 +193,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         step, elapsed = state["step"], state["elapsed"]
         rng = np.random.default_rng([cfg.seed, step])
         log(f"resumed from {ckpt_path} at step {step} ({elapsed / 60:.1f} min trained)")
+        del state
     data = PhotoCrops(cfg.data, crop=cfg.crop)
     log(
         f"training on {len(data)} photos, {count_parameters(gen) / 1e6:.2f}M params, "
@@ -219,6 +251,24 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     last_ckpt = time.time()
     window: dict[str, list[float]] = {}
     t_window, n_window = time.time(), 0
+    lr = _lr_at(cfg, elapsed / budget_s) if budget_s > 0 else cfg.lr
+
+    def write_row() -> None:
+        """Append the mean of the losses since the last row to log.csv."""
+        nonlocal t_window, n_window
+        if not window:
+            return
+        row = {k: f"{np.mean(v):.5f}" for k, v in window.items()}
+        row.update(
+            step=step,
+            elapsed_min=f"{elapsed / 60:.2f}",
+            lr=f"{lr:.2e}",
+            samples_per_s=f"{n_window / max(time.time() - t_window, 1e-9):.2f}",
+        )
+        writer.writerow(row)
+        window.clear()
+        t_window, n_window = time.time(), 0
+
     bar = None
     try:
         from tqdm import tqdm
@@ -233,97 +283,89 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         )
     except ImportError:  # pragma: no cover - tqdm is a dependency
         pass
-    while (elapsed < budget_s) and (cfg.max_steps == 0 or step < cfg.max_steps):
-        t0 = time.time()
-        lr = _lr_at(cfg, elapsed / budget_s)
-        for g in opt_g.param_groups:
-            g["lr"] = lr
-        img, mask = make_batch(data, rng, cfg.batch, device)
-        img = img.contiguous(memory_format=torch.channels_last)
-        gan_on = step >= cfg.gan_start and cfg.w_adv > 0
-        # Generator step.
-        with amp:
-            pred = gen(net_input(img, mask).contiguous(memory_format=torch.channels_last))
-        pred = pred.float()
-        comp = pred * mask + img * (1 - mask)
-        hole_w = torch.nn.functional.max_pool2d(mask, 5, 1, 2)  # include the hole's rim
-        vals = {
-            "l1_hole": losses.masked_l1(pred, img, mask),
-            "l1_known": losses.masked_l1(pred, img, 1 - mask),
-            "grad": losses.gradient_loss(comp, img, hole_w),
-            "fft": losses.fft_loss(comp, img),
-        }
-        loss_g = (
-            cfg.w_hole * vals["l1_hole"]
-            + cfg.w_known * vals["l1_known"]
-            + cfg.w_grad * vals["grad"]
-            + cfg.w_fft * vals["fft"]
-        )
-        if gan_on:
-            for p in disc.parameters():
-                p.requires_grad_(False)
+    try:
+        while (elapsed < budget_s) and (cfg.max_steps == 0 or step < cfg.max_steps):
+            t0 = time.time()
+            lr = _lr_at(cfg, elapsed / budget_s)
+            for g in opt_g.param_groups:
+                g["lr"] = lr
+            img, mask = make_batch(data, rng, cfg.batch, device)
+            img = img.contiguous(memory_format=torch.channels_last)
+            gan_on = step >= cfg.gan_start and cfg.w_adv > 0
+            # Generator step.
             with amp:
-                fake_logits, fake_feats = disc(comp)
-                with torch.no_grad():
-                    _, real_feats = disc(img)
-            vals["adv"] = losses.g_adv_loss(fake_logits.float(), mask)
-            vals["fm"] = losses.feature_matching(
-                [f.float() for f in real_feats], [f.float() for f in fake_feats]
-            )
-            loss_g = loss_g + cfg.w_adv * vals["adv"] + cfg.w_fm * vals["fm"]
-            for p in disc.parameters():
-                p.requires_grad_(True)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        torch.nn.utils.clip_grad_norm_(gen.parameters(), 5.0)
-        opt_g.step()
-        # Discriminator step.
-        if gan_on:
-            real = img.detach().requires_grad_(step % cfg.r1_every == 0)
-            with amp:
-                real_logits, _ = disc(real)
-                fake_logits, _ = disc(comp.detach())
-            loss_d = losses.d_loss(real_logits.float(), fake_logits.float(), mask)
-            vals["d"] = loss_d
-            if real.requires_grad:
-                r1 = losses.r1_penalty(real_logits.float(), real)
-                vals["r1"] = r1
-                loss_d = loss_d + cfg.r1_gamma * cfg.r1_every * 0.5 * r1
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-        # EMA of the generator (parameters and BN statistics).
-        with torch.no_grad():
-            decay = min(cfg.ema, (1 + step) / (10 + step))
-            for pe, pg in zip(ema.parameters(), gen.parameters(), strict=True):
-                pe.lerp_(pg, 1 - decay)
-            for be, bg in zip(ema.buffers(), gen.buffers(), strict=True):
-                be.copy_(bg)
-        step += 1
-        dt = time.time() - t0
-        elapsed += dt
-        n_window += cfg.batch
-        for k, v in vals.items():
-            window.setdefault(k, []).append(float(v.detach()))
+                pred = gen(net_input(img, mask).contiguous(memory_format=torch.channels_last))
+            pred = pred.float()
+            comp = pred * mask + img * (1 - mask)
+            vals = reconstruction_losses(pred, img, mask)
+            loss_g = reconstruction_loss(cfg, vals)
+            if gan_on:
+                for p in disc.parameters():
+                    p.requires_grad_(False)
+                with amp:
+                    fake_logits, fake_feats = disc(comp)
+                    with torch.no_grad():
+                        _, real_feats = disc(img)
+                vals["adv"] = losses.g_adv_loss(fake_logits.float(), mask)
+                vals["fm"] = losses.feature_matching(
+                    [f.float() for f in real_feats], [f.float() for f in fake_feats]
+                )
+                loss_g = loss_g + cfg.w_adv * vals["adv"] + cfg.w_fm * vals["fm"]
+                for p in disc.parameters():
+                    p.requires_grad_(True)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            torch.nn.utils.clip_grad_norm_(gen.parameters(), 5.0)
+            opt_g.step()
+            # Discriminator step.
+            if gan_on:
+                real = img.detach().requires_grad_(step % cfg.r1_every == 0)
+                with amp:
+                    real_logits, _ = disc(real)
+                    fake_logits, _ = disc(comp.detach())
+                loss_d = losses.d_loss(real_logits.float(), fake_logits.float(), mask)
+                vals["d"] = loss_d
+                if real.requires_grad:
+                    r1 = losses.r1_penalty(real_logits.float(), real)
+                    vals["r1"] = r1
+                    loss_d = loss_d + cfg.r1_gamma * cfg.r1_every * 0.5 * r1
+                opt_d.zero_grad(set_to_none=True)
+                loss_d.backward()
+                opt_d.step()
+            # EMA of the generator (parameters and BN statistics).
+            with torch.no_grad():
+                decay = min(cfg.ema, (1 + step) / (10 + step))
+                for pe, pg in zip(ema.parameters(), gen.parameters(), strict=True):
+                    pe.lerp_(pg, 1 - decay)
+                for be, bg in zip(ema.buffers(), gen.buffers(), strict=True):
+                    be.copy_(bg)
+            step += 1
+            dt = time.time() - t0
+            elapsed += dt
+            n_window += cfg.batch
+            for k, v in vals.items():
+                window.setdefault(k, []).append(float(v.detach()))
+            if bar is not None:
+                bar.update(int(elapsed) - bar.n)
+                bar.set_postfix(
+                    step=step,
+                    l1=f"{float(vals['l1_hole'].detach()):.4f}",
+                    sps=f"{cfg.batch / dt:.1f}",
+                )
+            if step % 25 == 0:
+                write_row()
+            if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
+                save_checkpoint()
+                last_ckpt = time.time()
+    except KeyboardInterrupt:  # keep the work done so far, then let the caller stop
+        write_row()
+        save_checkpoint()
         if bar is not None:
-            bar.update(int(elapsed) - bar.n)
-            bar.set_postfix(
-                step=step, l1=f"{float(vals['l1_hole'].detach()):.4f}", sps=f"{cfg.batch / dt:.1f}"
-            )
-        if step % 25 == 0:
-            row = {k: f"{np.mean(v):.5f}" for k, v in window.items()}
-            row.update(
-                step=step,
-                elapsed_min=f"{elapsed / 60:.2f}",
-                lr=f"{lr:.2e}",
-                samples_per_s=f"{n_window / (time.time() - t_window):.2f}",
-            )
-            writer.writerow(row)
-            window.clear()
-            t_window, n_window = time.time(), 0
-        if time.time() - last_ckpt > cfg.checkpoint_minutes * 60:
-            save_checkpoint()
-            last_ckpt = time.time()
+            bar.close()
+        csv_file.close()
+        log(f"interrupted at step {step}; checkpoint saved, continue with --resume")
+        raise
+    write_row()
     save_checkpoint()
     if bar is not None:
         bar.close()

@@ -1,0 +1,255 @@
+"""The built-in "ours" backend: padding, known pixels, precision, shipped weights, errors."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from inpaint_studio.backends import neural, registry, torch_utils
+from inpaint_studio.backends.ffc_net import InpaintNet, NetConfig, count_parameters
+from inpaint_studio.backends.neural import NeuralInpainter
+from inpaint_studio.backends.weights import FORMAT, load_weights, save_weights
+from inpaint_studio.core.pipeline import inpaint_image
+from inpaint_studio.errors import BackendError, BackendUnavailable
+
+TINY = NetConfig(base=8, blocks=1)
+
+
+def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 200 // max(w, 1), yy * 200 // max(h, 1), (xx + yy) % 64 + 96], -1)
+    return np.clip(base + rng.integers(0, 30, base.shape), 0, 255).astype(np.uint8)
+
+
+def _box_mask(h: int, w: int) -> np.ndarray:
+    mask = np.zeros((h, w), np.uint8)
+    mask[h // 3 : max(h // 3 + 1, 2 * h // 3), w // 3 : max(w // 3 + 1, 2 * w // 3)] = 255
+    return mask
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    """A randomly initialised small network saved in the shipping format."""
+    torch.manual_seed(0)
+    net = InpaintNet(TINY)
+    with torch.no_grad():  # non-trivial BatchNorm statistics, as after training
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    save_weights(net.eval(), path, meta={"step": 0})
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_weights):
+    model = NeuralInpainter(tiny_weights, precision="fp32")
+    model.load("cpu")
+    return model
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    model = NeuralInpainter(precision="fp32")
+    model.load("cpu")
+    return model
+
+
+@pytest.mark.parametrize("size", [(1, 1), (5, 90), (37, 53), (64, 64), (97, 31)])
+def test_odd_sizes_give_same_shape_and_bit_exact_known_pixels(tiny, size):
+    h, w = size
+    image = _photo(h, w)
+    mask = _box_mask(h, w)
+    before = image.copy()
+    out = tiny.inpaint(image, mask)
+    assert out.shape == (h, w, 3) and out.dtype == np.uint8 and out.flags.c_contiguous
+    assert np.array_equal(image, before)
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    assert not np.array_equal(out[mask != 0], image[mask != 0])
+
+
+def test_padding_reflects_to_the_pad_multiple_and_at_least_min_size():
+    image = _photo(37, 53)
+    mask = _box_mask(37, 53)
+    img, m, size = torch_utils.to_tensors(image, mask, "cpu", 8, min_size=16)
+    assert size == (37, 53)
+    assert img.shape == (1, 3, 40, 56) and m.shape == (1, 1, 40, 56)
+    as_float = torch.from_numpy(image).permute(2, 0, 1).float() / 255
+    assert torch.equal(img[0, :, :37, :53], as_float)
+    assert torch.equal(img[0, :, 37, :53], as_float[:, 35])  # reflect: edge row not repeated
+    assert torch.equal(img[0, :, :37, 53], as_float[:, :, 51])
+    assert set(m.unique().tolist()) == {0.0, 1.0}
+    small, small_m, _ = torch_utils.to_tensors(image[:5, :9], mask[:5, :9], "cpu", 8, 16)
+    assert small.shape == (1, 3, 16, 16) and small_m.shape == (1, 1, 16, 16)
+    assert torch.equal(small[0, :, 15, 8], small[0, :, 4, 8])  # too small to reflect: replicate
+
+
+def test_hole_content_is_invisible_to_the_network(tiny):
+    """Whatever is under the mask (noise or the true photo) gives the identical result."""
+    image = _photo(45, 70)
+    mask = _box_mask(45, 70)
+    noisy = image.copy()
+    noisy[mask != 0] = np.random.default_rng(1).integers(0, 256, (int((mask != 0).sum()), 3))
+    assert np.array_equal(tiny.inpaint(image, mask), tiny.inpaint(noisy, mask))
+
+
+def test_empty_mask_returns_a_copy(tiny):
+    image = _photo(20, 30)
+    out = tiny.inpaint(image, np.zeros((20, 30), np.uint8))
+    assert out is not image and np.array_equal(out, image)
+
+
+def test_pipeline_crop_strategy_keeps_outside_bit_exact(tiny):
+    image = _photo(150, 230)
+    mask = np.zeros((150, 230), np.uint8)
+    mask[10:25, 12:40] = 255
+    mask[120:140, 180:221] = 255
+    out = inpaint_image(image, mask, tiny)
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    assert not np.array_equal(out[mask != 0], image[mask != 0])
+
+
+def test_cpu_bf16_agrees_with_fp32(tiny_weights):
+    """Autocast bf16 runs on any CPU (emulated without AVX512-BF16/AMX); results stay close."""
+    image, mask = _photo(48, 64), _box_mask(48, 64)
+    results = {}
+    for precision in ("fp32", "bf16"):
+        model = NeuralInpainter(tiny_weights, precision=precision)
+        model.load("cpu")
+        assert model.precision == precision
+        results[precision] = model.inpaint(image, mask).astype(int)
+    diff = np.abs(results["bf16"] - results["fp32"])[mask != 0]
+    assert diff.mean() < 1.0 and diff.max() <= 4
+
+
+def test_auto_precision_follows_cpu_bf16_support():
+    expected = "bf16" if torch_utils.cpu_supports_bf16() else "fp32"
+    assert torch_utils.pick_precision("cpu", "auto") == expected
+    assert torch_utils.pick_precision("cpu", "fp32") == "fp32"
+
+
+@pytest.mark.skipif(not torch_utils.cpu_supports_bf16(), reason="CPU lacks native bf16")
+def test_shipped_model_bf16_agrees_with_fp32(shipped):
+    image, mask = _photo(48, 64), _box_mask(48, 64)
+    fast = NeuralInpainter(precision="bf16")
+    fast.load("cpu")
+    diff = np.abs(fast.inpaint(image, mask).astype(int) - shipped.inpaint(image, mask))
+    assert diff[mask != 0].mean() < 1.0 and diff.max() <= 4
+
+
+def test_shipped_weights_file_format():
+    path = neural.default_weights_path()
+    assert path.is_file() and neural.is_available() == (True, "")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    assert payload["format"] == FORMAT
+    assert set(payload) >= {"format", "config", "state", "meta"}
+    config = NetConfig(**payload["config"])
+    floats = [t for t in payload["state"].values() if t.is_floating_point()]
+    assert floats and all(t.dtype == torch.float16 for t in floats)
+    net, meta = load_weights(path)
+    assert net.config == config and not net.training
+    assert all(p.dtype == torch.float32 for p in net.parameters())
+    assert 2_000_000 <= count_parameters(net) <= 10_000_000
+    assert isinstance(meta, dict)
+
+
+def test_shipped_model_fills_a_hole_on_cpu(shipped):
+    assert shipped.device == "cpu" and shipped.net is not None and not shipped.net.training
+    image, mask = _photo(48, 64), _box_mask(48, 64)
+    noisy = image.copy()
+    noisy[mask != 0] = np.random.default_rng(2).integers(0, 256, (int((mask != 0).sum()), 3))
+    out = shipped.inpaint(noisy, mask)
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    error = np.abs(out.astype(int) - image)[mask != 0].mean()
+    noise_error = np.abs(noisy.astype(int) - image)[mask != 0].mean()
+    assert error < 0.6 * noise_error, (error, noise_error)
+
+
+def test_registry_builds_ours_and_auto_device_resolves():
+    assert registry.info("ours") is neural.INFO
+    model = registry.create("ours")
+    assert isinstance(model, NeuralInpainter) and model.info.pad_multiple == 8
+    model.load("auto")
+    assert model.device == ("cuda" if torch.cuda.is_available() else "cpu")
+    model.unload()
+    assert model.net is None
+    with pytest.raises(BackendError, match="not loaded"):
+        model.inpaint(_photo(16, 16), _box_mask(16, 16))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_gpu_is_a_clear_error(tiny_weights):
+    with pytest.raises(BackendError, match="no CUDA GPU"):
+        NeuralInpainter(tiny_weights).load("cuda")
+
+
+def test_missing_weights_are_unavailable(tmp_path):
+    with pytest.raises(BackendUnavailable, match="weights not found"):
+        NeuralInpainter(tmp_path / "nope.pt").load("cpu")
+
+
+def _bad_files(tmp_path, tiny_weights):
+    raw = tiny_weights.read_bytes()
+    files = {
+        "empty.pt": b"",
+        "text.pt": b"not a model at all\n" * 20,
+        "truncated.pt": raw[: len(raw) // 2],
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    torch.save({"weights": torch.zeros(3)}, tmp_path / "other_format.pt")
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "module.pt")
+    payload = torch.load(tiny_weights, weights_only=True)
+    payload["config"] = {"base": 16, "blocks": 1}  # tensors no longer fit the config
+    torch.save(payload, tmp_path / "mismatch.pt")
+    with open(tmp_path / "pickle.pt", "wb") as f:
+        pickle.dump({"a": 1}, f, protocol=2)
+    return sorted(tmp_path.glob("*.pt"))
+
+
+def test_broken_weight_files_raise_one_line_backend_errors(tmp_path, tiny_weights):
+    for path in _bad_files(tmp_path, tiny_weights):
+        with pytest.raises(BackendError) as info:
+            NeuralInpainter(path).load("cpu")
+        message = str(info.value)
+        assert "\n" not in message and len(message) < 220, message
+        assert path.name in message and "weights" in message, message
+
+
+def test_pushpull_prior_keeps_known_pixels_and_fills_smoothly():
+    from inpaint_studio.backends.ffc_net import pushpull_fill
+
+    torch.manual_seed(0)
+    rgb = torch.rand(2, 3, 37, 53)
+    known = torch.ones(2, 1, 37, 53)
+    known[:, :, 10:25, 12:40] = 0
+    out = pushpull_fill(rgb * known, known)
+    assert out.shape == rgb.shape and out.dtype == torch.float32
+    assert torch.equal(out * known, rgb * known)  # known pixels exact
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+    flat = torch.full((1, 3, 40, 40), 0.3)
+    hole = torch.ones(1, 1, 40, 40)
+    hole[:, :, 5:35, 5:35] = 0
+    assert torch.allclose(pushpull_fill(flat * hole, hole), flat, atol=1e-6)  # flat stays flat
+
+
+def test_prior_network_starts_near_its_prior():
+    from inpaint_studio.backends.ffc_net import pushpull_fill
+
+    torch.manual_seed(0)
+    net = InpaintNet(NetConfig(base=8, blocks=1, prior="pushpull")).eval()
+    img = torch.rand(1, 3, 32, 48)
+    mask = torch.zeros(1, 1, 32, 48)
+    mask[:, :, 8:20, 10:30] = 1
+    with torch.no_grad():
+        out = net(torch.cat([img * (1 - mask), mask], 1))
+        prior = pushpull_fill(img * (1 - mask), 1 - mask)
+    assert out.shape == (1, 3, 32, 48)
+    assert float((out - prior).abs().max()) < 0.1  # a small residual on top of the prior
+    with pytest.raises(ValueError):
+        InpaintNet(NetConfig(prior="telepathy"))
