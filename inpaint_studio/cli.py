@@ -215,7 +215,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help="train the inpainting network on a folder of photos")
-    p.add_argument("--data", required=True, help="folder of photos (searched recursively)")
+    p.add_argument("--data", required=True, help="folder of photos (files directly inside it)")
     p.add_argument("--out", required=True, help="run folder: checkpoint, log, weights")
     p.add_argument("--minutes", type=float, default=60.0, help="time budget (default 60)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0 = by time)")

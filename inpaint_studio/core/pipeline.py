@@ -45,8 +45,6 @@ def inpaint_image(
     answer raises ``Cancelled``. Pixels outside the mask are bit-exact copies of ``image``.
     """
     check_inputs(image, mask)
-    if not mask.any():
-        return image.copy()
     info = inpainter.info
     height, width = mask.shape
     regions = plan_regions(
@@ -57,7 +55,7 @@ def inpaint_image(
         pad_multiple=max(1, int(info.pad_multiple)),
         max_crop_pixels=max_crop_pixels,
     )
-    out = image.copy()
+    out = image.copy()  # an empty mask plans no region: the copy is the answer
     total = len(regions)
     for done, region in enumerate(regions, start=1):
         if cancelled is not None and cancelled():

@@ -7,6 +7,7 @@ autosave) for the window to show.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from inpaint_studio.qt.settings import Settings
 from inpaint_studio.qt.signals import emit
 from inpaint_studio.qt.undo import BudgetUndoStack
 from inpaint_studio.qt.worker import (
+    ENV_NO_WARM_UP,
     InpainterFactory,
     InpaintRequest,
     InpaintResult,
@@ -394,10 +396,9 @@ class EditorController(QObject):
             emit(self.inpaint_dropped, result.request_id, "image changed")
             return
         # paste only where the request asked AND the mask is still painted
-        fill_mask = np.where((request.mask != 0) & (doc.mask[origin.slices] != 0), 255, 0)
-        edit = doc.fill_edit(
-            origin, fill_mask.astype(np.uint8), result.image, f"Inpaint ({result.backend})"
-        )
+        # (uint8 0/255 straight from the boolean: np.where(.., 255, 0) would be int64, 8x bigger)
+        fill_mask = ((request.mask != 0) & (doc.mask[origin.slices] != 0)).view(np.uint8) * 255
+        edit = doc.fill_edit(origin, fill_mask, result.image, f"Inpaint ({result.backend})")
         if edit is None:
             emit(self.inpaint_dropped, result.request_id, "mask erased")
             return
@@ -410,6 +411,20 @@ class EditorController(QObject):
                 f"Filled with {result.backend} on {result.device} in {result.elapsed_s:.2f} s",
             )
         emit(self.inpaint_applied, result)
+
+    def warm_up(self, backend: str, device: str | None = None) -> bool:
+        """Load a neural `backend` on the worker thread before the first fill (no torch import
+        here); False when skipped: INPAINT_STUDIO_NO_WARMUP set, busy, not neural, unavailable."""
+        from inpaint_studio.backends import registry
+
+        if os.environ.get(ENV_NO_WARM_UP) or self.is_busy():
+            return False
+        try:
+            if not registry.info(backend).neural or not registry.is_available(backend)[0]:
+                return False
+        except Exception:  # unknown name or a broken plugin: the fill will say why
+            return False
+        return self.host.warm_up(backend, device or self.settings.device)
 
     # --- shutdown -------------------------------------------------------------------------
     def shutdown(self) -> None:

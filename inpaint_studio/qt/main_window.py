@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,6 +32,7 @@ from inpaint_studio.qt.controller import EditorController
 from inpaint_studio.qt.settings import DEVICES, Settings, save_settings
 from inpaint_studio.qt.worker import InpainterFactory
 
+WARM_UP_DELAY_MS = 1000  # after the first canvas paint: load the neural model in the background
 APP_TITLE = "Inpaint Studio"
 SAVE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 
@@ -99,6 +100,11 @@ class MainWindow(QMainWindow):
         self.stack = self.controller.stack
         self.setAcceptDrops(True)
         self.resize(1200, 800)
+        self._warm_up_timer = QTimer(self)  # started after the canvas's first paint
+        self._warm_up_timer.setSingleShot(True)
+        self._warm_up_timer.timeout.connect(self._warm_up)
+        self._warm_up_pending = True
+        self.canvas.viewport().installEventFilter(self)
 
         self._build_actions()
         self._build_menus()
@@ -535,11 +541,31 @@ class MainWindow(QMainWindow):
             device=self.device_combo.currentData() or "auto",
         )
 
+    def _warm_up(self) -> None:
+        """Load the selected model on the worker thread (neural models only; see controller)."""
+        backend = self.model_combo.currentData()
+        if backend and self.isVisible():
+            self.controller.warm_up(backend, self.device_combo.currentData())
+
     # --- Qt overrides ---------------------------------------------------------------------
+    def eventFilter(self, obj, event) -> bool:  # Qt override
+        """Start the model warm-up timer once the canvas has first been painted, so a slow
+        start (big photo, busy CPU) never imports torch before the photo is on screen."""
+        if (
+            self._warm_up_pending
+            and obj is self.canvas.viewport()
+            and event.type() == QEvent.Type.Paint
+        ):
+            self._warm_up_pending = False
+            self.canvas.viewport().removeEventFilter(self)
+            self._warm_up_timer.start(WARM_UP_DELAY_MS)
+        return super().eventFilter(obj, event)
+
     def closeEvent(self, event) -> None:  # Qt override
         if not self.confirm_discard():
             event.ignore()
             return
+        self._warm_up_timer.stop()
         self.controller.shutdown()
         self.stack.blockSignals(True)  # its destructor emits cleanChanged into a dying window
         if self._persist_settings:

@@ -7,6 +7,12 @@ The worker emits `finished(InpaintResult)`, `failed(request_id, message)` or
 increase, the GUI calls `want(request_id)` for each new request (cancelling every older one) or
 `cancel()`, and the pipeline polls `is_cancelled(request_id)` between regions. The GUI still drops
 any result whose id is not the current one.
+
+Warm-up: `WorkerHost.warm_up(backend, device)` queues a load of the backend plus one tiny fill on
+the worker thread, so the first real fill does not pay for importing torch and loading weights.
+It emits `warmed(backend, device, seconds)` or `warm_up_failed(backend, message)`; a submitted
+request or `stop()` cancels a warm-up that has not started (a running load finishes, the tiny fill
+is skipped). Setting the environment variable INPAINT_STUDIO_NO_WARMUP disables it (the tests do).
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ from inpaint_studio.errors import InpaintStudioError, OutOfMemory
 from inpaint_studio.qt.signals import emit
 
 InpainterFactory = Callable[[str], Inpainter]
+
+ENV_NO_WARM_UP = "INPAINT_STUDIO_NO_WARMUP"
+WARM_UP_SIZE = 128  # side (px) of the tiny fill that initialises the backend's kernels
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,6 +96,8 @@ class InpaintWorker(QObject):
     failed = Signal(int, str)  # request_id, one-line message
     cancelled = Signal(int)  # request_id
     progress = Signal(int, int, int)  # request_id, regions done, regions total
+    warmed = Signal(str, str, float)  # backend, resolved device, seconds (load + tiny fill)
+    warm_up_failed = Signal(str, str)  # backend, one-line message
 
     def __init__(self, factory: InpainterFactory | None = None) -> None:
         super().__init__()
@@ -97,6 +108,7 @@ class InpaintWorker(QObject):
         self._latest = 0
         self._cancelled_upto = 0
         self._lock = threading.Lock()  # guards _loaded (process vs. unload at shutdown)
+        self._warm_up_cancelled = False  # written by the GUI thread, read by the worker
 
     # --- cancellation (called from the GUI thread) ---------------------------------------
     def want(self, request_id: int) -> None:
@@ -110,6 +122,14 @@ class InpaintWorker(QObject):
 
     def is_cancelled(self, request_id: int) -> bool:
         return request_id <= self._cancelled_upto
+
+    def arm_warm_up(self) -> None:
+        """Let the next queued warm-up run (called before queueing one)."""
+        self._warm_up_cancelled = False
+
+    def cancel_warm_up(self) -> None:
+        """Skip a queued warm-up; a load already running finishes, its tiny fill is skipped."""
+        self._warm_up_cancelled = True
 
     # --- backend cache -------------------------------------------------------------------
     @property
@@ -192,6 +212,27 @@ class InpaintWorker(QObject):
             cancelled=lambda: self.is_cancelled(rid),
         )
 
+    @Slot(str, str)
+    def warm_up(self, name: str, device: str) -> None:
+        """Queued slot: load backend `name` on `device` ("auto" | "cpu" | "cuda") and fill one
+        WARM_UP_SIZE^2 hole, unless cancelled; emits warmed / warm_up_failed, never raises."""
+        if self._warm_up_cancelled:
+            return
+        start = time.perf_counter()
+        try:
+            with self._lock:
+                inpainter, resolved = self._backend(name, device)
+                if not self._warm_up_cancelled:
+                    side = WARM_UP_SIZE
+                    image = np.full((side, side, 3), 128, np.uint8)
+                    mask = np.zeros((side, side), np.uint8)
+                    mask[side // 4 : 3 * side // 4, side // 4 : 3 * side // 4] = 255
+                    inpainter.inpaint(image, mask)
+        except Exception as exc:  # the first real fill reports the error to the user
+            emit(self.warm_up_failed, name, error_message(exc))
+            return
+        emit(self.warmed, name, resolved, time.perf_counter() - start)
+
     @Slot(object)
     def process(self, request: InpaintRequest) -> None:
         """Queued slot: run one request and emit finished / failed / cancelled; never raises."""
@@ -215,6 +256,7 @@ class WorkerHost(QObject):
     """Owns the worker thread: start once, submit requests, stop cleanly (never terminate)."""
 
     submit_requested = Signal(object)  # queued to InpaintWorker.process
+    warm_up_requested = Signal(str, str)  # queued to InpaintWorker.warm_up
 
     def __init__(self, factory: InpainterFactory | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -223,12 +265,22 @@ class WorkerHost(QObject):
         self.worker = InpaintWorker(factory)
         self.worker.moveToThread(self.thread)
         self.submit_requested.connect(self.worker.process)
+        self.warm_up_requested.connect(self.worker.warm_up)
         self.thread.start()
 
     def submit(self, request: InpaintRequest) -> None:
         """Make `request` the current one (older ones are cancelled) and queue it."""
+        self.worker.cancel_warm_up()  # the request loads the backend itself
         self.worker.want(request.request_id)
         emit(self.submit_requested, request)
+
+    def warm_up(self, backend: str, device: str = "auto") -> bool:
+        """Queue a warm-up of `backend` on the worker thread; False if the thread is stopped."""
+        if not self.thread.isRunning():
+            return False
+        self.worker.arm_warm_up()
+        emit(self.warm_up_requested, backend, device)
+        return True
 
     def cancel(self) -> None:
         self.worker.cancel()
@@ -241,6 +293,7 @@ class WorkerHost(QObject):
         if not self.thread.isRunning():
             return
         self.worker.cancel()
+        self.worker.cancel_warm_up()
         self.thread.quit()
         self.thread.wait()
         self.worker.unload()

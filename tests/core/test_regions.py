@@ -402,3 +402,119 @@ def test_core_modules_do_not_import_qt_or_torch():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# cost follows the mask (benchmarks/bench_fill_scaling.py) ------------------------------------
+
+
+def _block_max_reference(mask_crop: np.ndarray, out_w: int, out_h: int) -> np.ndarray:
+    """Straightforward block-max over the whole crop (what `within` must reproduce)."""
+    h, w = mask_crop.shape
+    rows = (np.arange(out_h) * h) // out_h
+    cols = (np.arange(out_w) * w) // out_w
+    reduced = np.maximum.reduceat(np.maximum.reduceat(mask_crop, rows, axis=0), cols, axis=1)
+    return cv2.dilate((reduced != 0).astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+
+
+def test_block_max_mask_reads_only_the_hole_blocks_with_the_same_result():
+    rng = np.random.default_rng(11)
+    for _ in range(400):
+        h, w = (int(v) for v in rng.integers(1, 90, 2))
+        mask = np.zeros((h, w), np.uint8)
+        for _ in range(int(rng.integers(0, 4))):
+            x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+            mask[y : y + int(rng.integers(1, 25)), x : x + int(rng.integers(1, 25))] = 255
+        out_w, out_h = int(rng.integers(1, w + 1)), int(rng.integers(1, h + 1))
+        within = Rect.of_mask(mask).expand(int(rng.integers(0, 3)))  # any superset works
+        expected = _block_max_reference(mask, out_w, out_h)
+        got = regions_mod._block_max_mask(mask, out_w, out_h, within=within)
+        assert np.array_equal(got, expected)
+        assert np.array_equal(regions_mod._block_max_mask(mask, out_w, out_h), expected)
+
+
+def test_scaled_region_reads_only_its_hole_of_the_mask(monkeypatch):
+    # a plan's crop holds no mask pixels outside its holes; the downscaled mask is built from
+    # the hole's rows and columns only (a 100 MP crop is not scanned again)
+    mask = _mask(3000, 4000, (1800, 1400, 300, 120))
+    (region,) = plan_regions(mask, working_size=256)
+    assert region.scaled
+    seen = []
+    original = regions_mod._block_max_mask
+
+    def spy(mask_crop, out_w, out_h, within=None):
+        seen.append(within)
+        return original(mask_crop, out_w, out_h, within)
+
+    monkeypatch.setattr(regions_mod, "_block_max_mask", spy)
+    out = run_regions(_gradient(3000, 4000), mask, _fixed_colour, [region])
+    hole = region.hole
+    assert seen == [Rect(hole.x - region.crop.x, hole.y - region.crop.y, hole.w, hole.h)]
+    assert np.array_equal(out[mask == 0], _gradient(3000, 4000)[mask == 0])
+
+
+def test_plan_ignores_mask_values_and_memory_layout():
+    mask = _blobs(300, 400, 12, seed=8)
+    grey = np.where(mask != 0, 7, 0).astype(np.uint8)  # any non-zero value is a hole
+    wide = np.zeros((300, 500), np.uint8)
+    wide[:, 50:450] = grey
+    strided = wide[:, 50:450]  # a non-contiguous view
+    assert not strided.flags.c_contiguous
+    expected = plan_regions(mask, working_size=64, min_margin=8)
+    assert plan_regions(grey, working_size=64, min_margin=8) == expected
+    assert plan_regions(strided, working_size=64, min_margin=8) == expected
+
+
+def test_pipeline_cost_follows_the_mask_not_the_image():
+    # the same relative mask on a 2x bigger image: same regions, same model input sizes
+    from inpaint_studio.backends.base import BackendInfo
+
+    class Recorder:
+        info = BackendInfo("rec", "rec", "test", pad_multiple=8, working_size=128)
+
+        def __init__(self) -> None:
+            self.sizes: list[tuple[int, ...]] = []
+
+        def inpaint(self, image, mask):
+            self.sizes.append(mask.shape)
+            return _fixed_colour(image, mask)
+
+    def run(scale: int) -> list[tuple[int, ...]]:
+        rec = Recorder()
+        h, w = 300 * scale, 400 * scale
+        mask = _mask(h, w, (40 * scale, 50 * scale, 60 * scale, 8 * scale))
+        mask |= _mask(h, w, (300 * scale, 200 * scale, 30 * scale, 30 * scale))
+        inpaint_image(_gradient(h, w), mask, rec)
+        return rec.sizes
+
+    sizes = run(8)
+    assert run(4) == sizes and len(sizes) == 2
+    assert all(max(s) <= 128 for s in sizes)
+
+
+def _reference_boxes(mask: np.ndarray) -> np.ndarray:
+    n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return stats[1:, :4].astype(np.int64)
+
+
+@pytest.mark.parametrize("max_contour_components", [4096, 0])  # contours / fallback path
+def test_component_boxes_match_opencv_statistics(monkeypatch, max_contour_components):
+    monkeypatch.setattr(regions_mod, "_MAX_CONTOUR_COMPONENTS", max_contour_components)
+    rng = np.random.default_rng(21)
+    for _ in range(200):
+        h, w = (int(v) for v in rng.integers(1, 120, 2))
+        mask = (rng.random((h, w)) < rng.uniform(0.0, 0.6)).astype(np.uint8)
+        mask *= np.uint8(rng.integers(1, 256))  # any non-zero value counts
+        if rng.random() < 0.5:
+            mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))  # bigger blobs with holes
+        boxes = regions_mod.component_boxes(mask)
+        assert boxes.dtype == np.int64
+        assert np.array_equal(boxes, _reference_boxes(mask))
+    # a ring with an island in its hole, touching the border, seen through a strided view
+    ring = np.zeros((60, 80), np.uint8)
+    cv2.circle(ring, (30, 30), 25, 255, 4)
+    ring[28:33, 28:33] = 255
+    ring[0, 70:80] = 255
+    view = np.zeros((60, 100), np.uint8)
+    view[:, 10:90] = ring
+    assert np.array_equal(regions_mod.component_boxes(view[:, 10:90]), _reference_boxes(ring))
+    assert regions_mod.component_boxes(np.zeros((5, 5), np.uint8)).shape == (0, 4)

@@ -79,6 +79,12 @@ def state_dir(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def no_model_warm_up(monkeypatch):
+    """No background model warm-up after a window shows (tests/qt/test_warm_up.py enables it)."""
+    monkeypatch.setenv("INPAINT_STUDIO_NO_WARMUP", "1")
+
+
+@pytest.fixture(autouse=True)
 def no_thread_left_running(monkeypatch):
     """Fail any test that leaves a QThread running (set up first, so checked last)."""
     started: list[QThread] = []

@@ -129,7 +129,9 @@ def test_opening_another_photo_during_a_fill(qtbot, window, photo_files, fake_ba
         lambda: bool(fake_backends["slow"]) and fake_backends["slow"][0].started.is_set()
     )
     dropped: list[tuple[int, str]] = []
+    finished: list[tuple] = []  # connected now: under load the slow fill may end early
     window.controller.inpaint_dropped.connect(lambda r, why: dropped.append((r, why)))
+    window.controller.worker.finished.connect(lambda *args: finished.append(args))
     dialog_log.answer_yes = False
     assert not window.open_file(photo_files.jpeg)  # unsaved stroke: asked, user said no
     assert window.controller.is_busy() and window.controller.document.path == photo_files.png
@@ -139,8 +141,7 @@ def test_opening_another_photo_during_a_fill(qtbot, window, photo_files, fake_ba
     assert (rid, "cancelled") in dropped and not window.controller.is_busy()
     doc = window.controller.document
     jpeg_pixels = doc.image.copy()
-    with qtbot.waitSignal(window.controller.worker.finished, timeout=10_000):
-        pass  # the running region completes in the worker thread...
+    qtbot.waitUntil(lambda: bool(finished), timeout=10_000)  # the region completes...
     qtbot.waitUntil(lambda: (rid, "stale") in dropped)  # ...and its result is dropped
     assert doc.path == photo_files.jpeg and np.array_equal(doc.image, jpeg_pixels)
     assert window.stack.count() == 0 and not window.progress_bar.isVisible()

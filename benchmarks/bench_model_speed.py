@@ -1,0 +1,100 @@
+"""Model speed: one 512x512 fill with our network (fp32 vs bf16 on CPU; CUDA when present).
+
+    .venv/bin/python benchmarks/bench_model_speed.py [--repeats 10] [--size 512]
+
+Times `NeuralInpainter.inpaint` (tensor conversion, forward pass, compositing) on a photo-like
+512x512 crop with a 10% mask, median of N runs after two warm-up runs. Target: at most 0.5 s
+on the 2-core development CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _case(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(size,size,3) uint8 photo-like image and (size,size) uint8 mask covering ~10%."""
+    import cv2
+
+    from inpaint_studio import paths
+
+    photo = cv2.imread(str(paths.sample_photo()))[:, :, ::-1]
+    image = np.ascontiguousarray(cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA))
+    mask = np.zeros((size, size), np.uint8)
+    cv2.line(mask, (size // 8, size // 5), (size * 7 // 8, size * 4 // 5), 255, size // 12)
+    return image, mask
+
+
+def _time(inpainter, image, mask, repeats: int) -> float:
+    for _ in range(2):
+        inpainter.inpaint(image, mask)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        inpainter.inpaint(image, mask)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    """Print a markdown table of median seconds per fill."""
+    import torch
+
+    from inpaint_studio.backends.neural import NeuralInpainter
+    from inpaint_studio.backends.torch_utils import cpu_supports_bf16
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--size", type=int, default=512)
+    args = ap.parse_args()
+    image, mask = _case(args.size)
+    rows = []
+    precisions = ["fp32"] + (["bf16"] if cpu_supports_bf16() else [])
+    for precision in precisions:
+        net = NeuralInpainter(precision=precision)
+        net.load("cpu")
+        rows.append((f"CPU {precision}", _time(net, image, mask, args.repeats)))
+        net.unload()
+    if torch.cuda.is_available():
+        net = NeuralInpainter()
+        net.load("cuda")
+        rows.append(
+            (
+                f"CUDA {net.precision} ({torch.cuda.get_device_name(0)})",
+                _time(net, image, mask, args.repeats),
+            )
+        )
+        net.unload()
+    print(
+        f"CPU: {_cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    print(
+        f"Command: python benchmarks/bench_model_speed.py --repeats {args.repeats} "
+        f"--size {args.size}\n"
+    )
+    print(f"| device / precision | {args.size}x{args.size} fill, median s |")
+    print("|---|---|")
+    for name, seconds in rows:
+        print(f"| {name} | {seconds:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
