@@ -115,6 +115,16 @@ def _lr_at(cfg: TrainConfig, frac: float) -> float:
     return cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * frac))
 
 
+def _running_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Centred running mean of a 1-D array (same length; the window shrinks at the ends)."""
+    if window <= 1:
+        return values
+    kernel = np.ones(window)
+    total = np.convolve(values, kernel, mode="same")
+    count = np.convolve(np.ones_like(values), kernel, mode="same")
+    return total / count
+
+
 def _plot_losses(csv_path: Path, png_path: Path) -> None:
     """Draw the loss curves of log.csv into a PNG with OpenCV (no matplotlib needed)."""
     import cv2
@@ -133,19 +143,20 @@ def _plot_losses(csv_path: Path, png_path: Path) -> None:
         ok = np.isfinite(vals) & (vals > 0)
         if ok.sum() < 2:
             continue
-        lv = np.log10(vals[ok])
+        lv = _running_mean(np.log10(vals[ok]), max(1, int(ok.sum()) // 12))
         lo, hi = lv.min(), lv.max() + 1e-9
         xs = pad + (steps[ok] - steps[0]) / max(1, steps[-1] - steps[0]) * (w - pad - 20)
         ys = (h - pad) - (lv - lo) / (hi - lo) * (h - pad - 20)
         pts = np.stack([xs, ys], 1).astype(np.int32).reshape(-1, 1, 2)
         cv2.polylines(img, [pts], False, col, 2, cv2.LINE_AA)
-        label = f"{key} {vals[ok][0]:.3g}->{vals[ok][-1]:.3g}"
+        label = f"{key} {10 ** lv[0]:.3g}->{10 ** lv[-1]:.3g}"
         cv2.putText(
             img, label, (pad + 10 + 170 * i, h - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, col, 1
         )
     cv2.putText(
         img,
-        f"log-scaled per curve, steps {int(steps[0])}-{int(steps[-1])}",
+        f"log-scaled per curve, running mean of {max(1, len(rows) // 12)} log rows, "
+        f"steps {int(steps[0])}-{int(steps[-1])}",
         (pad, 14),
         cv2.FONT_HERSHEY_SIMPLEX,
         0.45,
