@@ -137,10 +137,18 @@ def _add_run(sub) -> None:
         "downscale crops above the model's working size; whole: the whole image at once",
     )
     p.add_argument("--workers", type=int, default=1, help="parallel inference threads")
-    p.add_argument("--quality", type=int, default=None, help="JPEG/WebP quality 1-100 "
-                   "(default: estimated from the input so files keep their size)")
-    p.add_argument("--max-pixels", type=int, default=None,
-                   help="refuse images above this many pixels (default 200 million)")
+    p.add_argument(
+        "--quality",
+        type=int,
+        default=None,
+        help="JPEG/WebP quality 1-100 (default: estimated from the input so files keep their size)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        help="refuse images above this many pixels (default 200 million)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 

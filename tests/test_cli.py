@@ -60,8 +60,19 @@ def test_file_mode_png_changes_only_masked_pixels(tmp_path):
     src = _photo(tmp_path / "in.png")
     m = _mask(tmp_path / "m.png")
     out = tmp_path / "out.png"
-    assert _run("--image", str(tmp_path / "in.png"), "--mask", str(tmp_path / "m.png"),
-                "--output", str(out), "--model", "telea") == 0
+    assert (
+        _run(
+            "--image",
+            str(tmp_path / "in.png"),
+            "--mask",
+            str(tmp_path / "m.png"),
+            "--output",
+            str(out),
+            "--model",
+            "telea",
+        )
+        == 0
+    )
     result = np.asarray(Image.open(out).convert("RGB"))
     assert result.shape == src.shape
     np.testing.assert_array_equal(result[m == 0], src[m == 0])
@@ -72,8 +83,19 @@ def test_file_mode_keeps_alpha(tmp_path):
     _photo(tmp_path / "in.png", mode="RGBA")
     _mask(tmp_path / "m.png")
     out = tmp_path / "out.png"
-    assert _run("--image", str(tmp_path / "in.png"), "--mask", str(tmp_path / "m.png"),
-                "--output", str(out), "--model", "ns") == 0
+    assert (
+        _run(
+            "--image",
+            str(tmp_path / "in.png"),
+            "--mask",
+            str(tmp_path / "m.png"),
+            "--output",
+            str(out),
+            "--model",
+            "ns",
+        )
+        == 0
+    )
     with Image.open(tmp_path / "in.png") as a, Image.open(out) as b:
         assert b.mode == "RGBA"
         np.testing.assert_array_equal(np.asarray(a)[..., 3], np.asarray(b)[..., 3])
@@ -83,8 +105,19 @@ def test_file_mode_with_default_model(tmp_path):
     src = _photo(tmp_path / "in.png")
     m = _mask(tmp_path / "m.png")
     out = tmp_path / "out.png"
-    assert _run("--image", str(tmp_path / "in.png"), "--mask", str(tmp_path / "m.png"),
-                "--output", str(out), "--device", "cpu") == 0
+    assert (
+        _run(
+            "--image",
+            str(tmp_path / "in.png"),
+            "--mask",
+            str(tmp_path / "m.png"),
+            "--output",
+            str(out),
+            "--device",
+            "cpu",
+        )
+        == 0
+    )
     result = np.asarray(Image.open(out).convert("RGB"))
     np.testing.assert_array_equal(result[m == 0], src[m == 0])
 
@@ -102,8 +135,18 @@ def test_directory_mode_pairs_by_stem_and_continues_past_failures(tmp_path, caps
     _photo(img / "lonely.png")  # no mask
     _photo(img / "small.png", size=(50, 40))
     _mask(masks / "small.png")  # wrong size for its image
-    code = _run("--image", str(img), "--mask", str(masks), "--output", str(out),
-                "--model", "telea", "--workers", "2")
+    code = _run(
+        "--image",
+        str(img),
+        "--mask",
+        str(masks),
+        "--output",
+        str(out),
+        "--model",
+        "telea",
+        "--workers",
+        "2",
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert sorted(p.name for p in out.iterdir()) == ["p0.png", "p1.png", "p2.png"]
@@ -126,8 +169,10 @@ def test_directory_mode_keeps_jpeg_format_and_size(tmp_path):
     pixels = _photo(tmp_path / "tmp.png", size=(200, 150))
     Image.fromarray(pixels).save(img / "a.jpg", quality=85)
     _mask(masks / "a.png", size=(200, 150))
-    assert _run("--image", str(img), "--mask", str(masks), "--output", str(out),
-                "--model", "telea") == 0
+    assert (
+        _run("--image", str(img), "--mask", str(masks), "--output", str(out), "--model", "telea")
+        == 0
+    )
     with Image.open(out / "a.jpg") as result:
         assert result.format == "JPEG"
     ratio = (out / "a.jpg").stat().st_size / (img / "a.jpg").stat().st_size
@@ -136,8 +181,17 @@ def test_directory_mode_keeps_jpeg_format_and_size(tmp_path):
 
 @pytest.mark.parametrize(
     "case",
-    ["missing_image", "missing_mask", "wrong_size", "text_as_jpg", "empty_file",
-     "unknown_model", "unwritable_output", "overwrite_input", "mask_dir_for_file"],
+    [
+        "missing_image",
+        "missing_mask",
+        "wrong_size",
+        "text_as_jpg",
+        "empty_file",
+        "unknown_model",
+        "unwritable_output",
+        "overwrite_input",
+        "mask_dir_for_file",
+    ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
     img, m, out = tmp_path / "in.png", tmp_path / "m.png", tmp_path / "out.png"
@@ -207,9 +261,21 @@ def test_console_script_in_subprocess(tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     _mask(tmp_path / "m.png")
     proc = subprocess.run(
-        [sys.executable, "-m", "inpaint_studio", "run", "--image", str(tmp_path / "bad.jpg"),
-         "--mask", str(tmp_path / "m.png"), "--output", str(tmp_path / "o.jpg")],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "inpaint_studio",
+            "run",
+            "--image",
+            str(tmp_path / "bad.jpg"),
+            "--mask",
+            str(tmp_path / "m.png"),
+            "--output",
+            str(tmp_path / "o.jpg"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

@@ -152,11 +152,15 @@ class MainWindow(QMainWindow):
             "&Clear mask", self.controller.clear_mask, ["Ctrl+Shift+X"], "Erase the whole mask"
         )
         self.load_mask_action = self._action(
-            "&Load mask…", lambda: self.load_mask_file(), ["Ctrl+Shift+M"],
+            "&Load mask…",
+            lambda: self.load_mask_file(),
+            ["Ctrl+Shift+M"],
             "Add a mask image (white = fill, the photo's size) to the painted mask",
         )
         self.save_mask_action = self._action(
-            "Save &mask as PNG…", lambda: self.save_mask_file(), [],
+            "Save &mask as PNG…",
+            lambda: self.save_mask_file(),
+            [],
             "Save the painted mask to reuse it later or in other tools",
         )
         self.fit_action = self._action("&Fit to window", c.fit, ["Ctrl+0"])

@@ -2,7 +2,7 @@
 
 Writes RUN/checkpoint.pt (generator, EMA, discriminator, optimisers, step, elapsed time),
 RUN/log.csv, RUN/loss.png and RUN/weights.pt (the EMA generator in fp16, the shipping
-format). Works on CPU (bf16 autocast when the CPU supports it) and CUDA (bf16 autocast).
+format). Works on CPU (bf16 autocast on CPUs with AMX, else fp32) and CUDA (bf16 autocast).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from inpaint_studio.backends.ffc_net import InpaintNet, NetConfig, count_parameters
+from inpaint_studio.backends.torch_utils import cpu_bf16_is_fast
 from inpaint_studio.backends.weights import save_weights
 from inpaint_studio.training import losses
 from inpaint_studio.training.data import PhotoCrops
@@ -62,14 +63,6 @@ def _device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
-
-
-def cpu_supports_bf16() -> bool:
-    """True when this CPU has native bf16 matmul (AVX512-BF16 or AMX) per PyTorch's mkldnn."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except Exception:  # noqa: BLE001 - older builds lack the op
-        return False
 
 
 def make_batch(data: PhotoCrops, rng: np.random.Generator, n: int, device: torch.device):
@@ -174,7 +167,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     device = _device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    use_bf16 = device.type == "cuda" or cpu_supports_bf16()
+    use_bf16 = device.type == "cuda" or cpu_bf16_is_fast()
 
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)

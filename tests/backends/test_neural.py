@@ -127,8 +127,21 @@ def test_cpu_bf16_agrees_with_fp32(tiny_weights):
     assert diff.mean() < 1.0 and diff.max() <= 4
 
 
-def test_auto_precision_follows_cpu_bf16_support():
-    expected = "bf16" if torch_utils.cpu_supports_bf16() else "fp32"
+def test_bf16_counts_as_fast_only_with_amx(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch_utils, "cpu_supports_bf16", lambda: True)
+    avx512 = tmp_path / "avx512"
+    avx512.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n")
+    amx = tmp_path / "amx"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert not torch_utils.cpu_bf16_is_fast(str(avx512))
+    assert torch_utils.cpu_bf16_is_fast(str(amx))
+    assert torch_utils.cpu_bf16_is_fast(str(tmp_path / "missing"))  # falls back to support
+    monkeypatch.setattr(torch_utils, "cpu_supports_bf16", lambda: False)
+    assert not torch_utils.cpu_bf16_is_fast(str(amx))
+
+
+def test_auto_precision_uses_bf16_only_where_it_is_fast():
+    expected = "bf16" if torch_utils.cpu_bf16_is_fast() else "fp32"
     assert torch_utils.pick_precision("cpu", "auto") == expected
     assert torch_utils.pick_precision("cpu", "fp32") == "fp32"
 
