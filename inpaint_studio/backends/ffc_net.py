@@ -112,15 +112,15 @@ def pushpull_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> t
     Push: average colour and known-fraction down an image pyramid. Pull: from the coarsest
     level up, each level keeps its own colour where it is (mostly) known and takes the
     upsampled coarser fill elsewhere. A membrane-like interpolation in O(HW), computed in
-    fp32 without autocast.
+    fp32 without autocast. Always `levels` levels, with no shape-dependent branch, so a traced
+    TorchScript export behaves like this code at every input size (a side of 1 px stays 1 px
+    under ceil-mode pooling, so the extra levels are no-ops once a side has shrunk to 1).
     """
     with torch.autocast(device_type=rgb.device.type, enabled=False):
         rgb, known = rgb.float(), known.float()
         stack = [(rgb * known, known)]
         for _ in range(levels):
             c, w = stack[-1]
-            if min(c.shape[-2:]) < 2:
-                break
             stack.append((F.avg_pool2d(c, 2, ceil_mode=True), F.avg_pool2d(w, 2, ceil_mode=True)))
         c, w = stack[-1]
         fill = c.sum(dim=(2, 3), keepdim=True) / w.sum(dim=(2, 3), keepdim=True).clamp_min(1e-6)
