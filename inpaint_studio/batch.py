@@ -24,6 +24,7 @@ from inpaint_studio.errors import InpaintStudioError, MaskError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 MASK_EXTENSIONS = (".png", ".bmp", ".tif", ".tiff", ".webp", ".jpg", ".jpeg")
+IO_THREAD_NICE = 10  # decode/encode threads yield to inference (see _lower_thread_priority)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,17 @@ class _Progress:
             self._bar.close()
 
 
+def _lower_thread_priority() -> None:
+    """Nice the calling thread (Linux: per-thread nice values) so that decoding and encoding
+    fill the gaps of inference instead of preempting torch's threads, whose parallel regions
+    stall when one thread is descheduled; a no-op elsewhere or when not permitted."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), IO_THREAD_NICE)
+        except OSError:
+            pass
+
+
 def run_jobs(
     jobs: Iterable[Job],
     inpaint: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -195,7 +207,9 @@ def run_jobs(
         loaded, mask = loading.result()
         return inpaint(loaded.pixels, mask), loaded
 
-    io_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="inpaint-io")
+    io_pool = ThreadPoolExecutor(
+        max_workers=2, thread_name_prefix="inpaint-io", initializer=_lower_thread_priority
+    )
     infer_pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inpaint-infer")
     pending = iter(jobs)
     loads: deque[tuple[Job, Future]] = deque()
