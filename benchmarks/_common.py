@@ -123,14 +123,22 @@ def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, list[flo
     return statistics.median(times), times
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MiB (VmHWM, else getrusage)."""
+def _proc_status_mb(key: str) -> float | None:
+    """A kB field of /proc/self/status (e.g. "VmHWM") in MiB, None where unavailable."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
+    return None
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (VmHWM, else getrusage)."""
+    peak = _proc_status_mb("VmHWM")
+    if peak is not None:
+        return peak
     import resource
 
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -139,13 +147,7 @@ def peak_rss_mb() -> float:
 
 def current_rss_mb() -> float:
     """Current resident set size of this process in MiB (VmRSS), 0 if unknown."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _proc_status_mb("VmRSS") or 0.0
 
 
 def cpu_model() -> str:

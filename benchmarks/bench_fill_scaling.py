@@ -162,6 +162,16 @@ def _child_whole(mp: float, area: float, threads: int) -> None:
     print(json.dumps(result))
 
 
+def _timing_cells(case: dict) -> list[str]:
+    """Table cells shared by both tables: model input MP, median, model time, all runs."""
+    return [
+        f"{case['model_mp']:.2f}",
+        f"**{c.fmt_s(case['median_s'])}**",
+        c.fmt_s(case["model_s"]),
+        ", ".join(f"{t:.2f}" for t in case["times"]),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser)
@@ -215,24 +225,11 @@ def main() -> int:
                 f"{crop['width']}x{crop['height']} ({crop['mp']} MP)",
                 f"{crop['area']:.2%}",
                 crop["regions"],
-                f"{crop['model_mp']:.2f}",
-                f"**{c.fmt_s(crop['median_s'])}**",
-                c.fmt_s(crop["model_s"]),
-                ", ".join(f"{t:.2f}" for t in crop["times"]),
+                *_timing_cells(crop),
                 whole_text,
             ]
         )
-    area_rows = [
-        [
-            f"{r['area']:.2%}",
-            r["regions"],
-            f"{r['model_mp']:.2f}",
-            f"**{c.fmt_s(r['median_s'])}**",
-            c.fmt_s(r["model_s"]),
-            ", ".join(f"{t:.2f}" for t in r["times"]),
-        ]
-        for r in by_area
-    ]
+    area_rows = [[f"{r['area']:.2%}", r["regions"], *_timing_cells(r)] for r in by_area]
     t6, t24, t48 = (crop["median_s"] for crop, _ in by_size)
     ratio = t48 / t6
     verdict = [

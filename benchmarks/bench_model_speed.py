@@ -11,22 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+import _common as c  # noqa: E402
+import numpy as np  # noqa: E402
 
 
 def _case(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +77,7 @@ def main() -> None:
         )
         net.unload()
     print(
-        f"CPU: {_cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"CPU: {c.cpu_model()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"torch threads {torch.get_num_threads()}"
     )
     print(

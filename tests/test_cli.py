@@ -43,6 +43,12 @@ def _run(*args: str) -> int:
     return main(["run", *args, "--no-progress"])
 
 
+def _run_file(folder: Path, out: Path, *options: str) -> int:
+    """`run` on folder/in.png with folder/m.png into `out`, plus extra options."""
+    image, mask = str(folder / "in.png"), str(folder / "m.png")
+    return _run("--image", image, "--mask", mask, "--output", str(out), *options)
+
+
 def test_version(capsys):
     assert main(["--version"]) == 0
     assert __version__ in capsys.readouterr().out
@@ -60,19 +66,7 @@ def test_file_mode_png_changes_only_masked_pixels(tmp_path):
     src = _photo(tmp_path / "in.png")
     m = _mask(tmp_path / "m.png")
     out = tmp_path / "out.png"
-    assert (
-        _run(
-            "--image",
-            str(tmp_path / "in.png"),
-            "--mask",
-            str(tmp_path / "m.png"),
-            "--output",
-            str(out),
-            "--model",
-            "telea",
-        )
-        == 0
-    )
+    assert _run_file(tmp_path, out, "--model", "telea") == 0
     result = np.asarray(Image.open(out).convert("RGB"))
     assert result.shape == src.shape
     np.testing.assert_array_equal(result[m == 0], src[m == 0])
@@ -83,19 +77,7 @@ def test_file_mode_keeps_alpha(tmp_path):
     _photo(tmp_path / "in.png", mode="RGBA")
     _mask(tmp_path / "m.png")
     out = tmp_path / "out.png"
-    assert (
-        _run(
-            "--image",
-            str(tmp_path / "in.png"),
-            "--mask",
-            str(tmp_path / "m.png"),
-            "--output",
-            str(out),
-            "--model",
-            "ns",
-        )
-        == 0
-    )
+    assert _run_file(tmp_path, out, "--model", "ns") == 0
     with Image.open(tmp_path / "in.png") as a, Image.open(out) as b:
         assert b.mode == "RGBA"
         np.testing.assert_array_equal(np.asarray(a)[..., 3], np.asarray(b)[..., 3])
@@ -105,19 +87,7 @@ def test_file_mode_with_default_model(tmp_path):
     src = _photo(tmp_path / "in.png")
     m = _mask(tmp_path / "m.png")
     out = tmp_path / "out.png"
-    assert (
-        _run(
-            "--image",
-            str(tmp_path / "in.png"),
-            "--mask",
-            str(tmp_path / "m.png"),
-            "--output",
-            str(out),
-            "--device",
-            "cpu",
-        )
-        == 0
-    )
+    assert _run_file(tmp_path, out, "--device", "cpu") == 0
     result = np.asarray(Image.open(out).convert("RGB"))
     np.testing.assert_array_equal(result[m == 0], src[m == 0])
 
