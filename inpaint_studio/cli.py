@@ -234,6 +234,10 @@ def _add_train(sub) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
     p.add_argument("--gan-start", type=int, default=400, help="reconstruction-only steps")
+    p.add_argument(
+        "--adv-weight", type=float, default=0.02, help="adversarial loss weight (0 = no GAN)"
+    )
+    p.add_argument("--init", default="", help="start from this weights file (fine-tune)")
     p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
     p.set_defaults(func=_cmd_train)
 
@@ -243,6 +247,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     if not Path(args.data).is_dir():
         return _fail(f"training data folder not found: {args.data}")
+    if args.init and not Path(args.init).is_file():
+        return _fail(f"weights file to start from not found: {args.init}")
     cfg = TrainConfig(
         data=args.data,
         out=args.out,
@@ -255,8 +261,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         device=args.device,
         threads=args.threads,
         gan_start=args.gan_start,
+        w_adv=args.adv_weight,
+        init=args.init,
     )
-    weights = train(cfg, resume=args.resume)
+    try:
+        weights = train(cfg, resume=args.resume)
+    except ValueError as exc:  # a damaged --init weights file, unreadable photos
+        return _fail(str(exc))
     print(f"{PROG}: weights written to {weights}", file=sys.stderr)
     return EXIT_OK
 

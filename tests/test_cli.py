@@ -250,3 +250,17 @@ def test_console_script_in_subprocess(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "bad.jpg" in proc.stderr
+
+
+@pytest.mark.parametrize("content", [None, b"not a weights file"])
+def test_train_with_a_missing_or_damaged_init_file_is_one_line(tmp_path, capsys, content):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo(photos / "a.png", size=(80, 80))
+    init = tmp_path / "start.pt"
+    if content is not None:
+        init.write_bytes(content)
+    args = ["train", "--data", str(photos), "--out", str(tmp_path / "run"), "--init", str(init)]
+    assert main([*args, "--max-steps", "1", "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "start.pt" in err[0] and "Traceback" not in err[0]

@@ -24,7 +24,12 @@ def save_weights(net: InpaintNet, path: str | Path, meta: dict | None = None) ->
 def load_weights(path: str | Path, device: str = "cpu") -> tuple[InpaintNet, dict]:
     """Build an InpaintNet in eval mode (fp32 weights) from a weights file; returns (net, meta)."""
     name = Path(path).name
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    try:
+        payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - truncated zip, foreign pickle, EOF...
+        raise ValueError(f"{name} cannot be read as a weights file ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{name} is not an Inpaint Studio weights file")
     try:

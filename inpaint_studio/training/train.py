@@ -21,7 +21,7 @@ import torch
 
 from inpaint_studio.backends.ffc_net import InpaintNet, NetConfig, count_parameters
 from inpaint_studio.backends.torch_utils import cpu_bf16_is_fast
-from inpaint_studio.backends.weights import save_weights
+from inpaint_studio.backends.weights import load_weights, save_weights
 from inpaint_studio.training import losses
 from inpaint_studio.training.data import PhotoCrops
 from inpaint_studio.training.masks import random_training_mask
@@ -57,6 +57,7 @@ class TrainConfig:
     ema: float = 0.995
     checkpoint_minutes: float = 5.0
     threads: int = 0
+    init: str = ""  # weights file to start the generator from (fine-tuning); "" = random init
 
 
 def _device(name: str) -> torch.device:
@@ -172,6 +173,10 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     net_cfg = NetConfig(base=cfg.base, blocks=cfg.blocks, prior=cfg.prior)
+    init_net = None
+    if cfg.init:
+        init_net, _ = load_weights(cfg.init)
+        net_cfg = init_net.config  # fine-tuning keeps the network of the weights file
     state = None
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=False)
@@ -179,7 +184,11 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         if saved != net_cfg:  # resuming continues the saved network, whatever cfg says
             log(f"resuming with the checkpoint's network {saved} (config asked for {net_cfg})")
             net_cfg = saved
-    gen = InpaintNet(net_cfg).to(device).to(memory_format=torch.channels_last)
+    gen = InpaintNet(net_cfg)
+    if init_net is not None and state is None:
+        gen.load_state_dict(init_net.state_dict())
+        log(f"starting from the weights in {cfg.init}")
+    gen = gen.to(device).to(memory_format=torch.channels_last)
     disc = losses.PatchDiscriminator().to(device).to(memory_format=torch.channels_last)
     ema = copy.deepcopy(gen).eval()
     for p in ema.parameters():

@@ -145,3 +145,22 @@ def test_photos_smaller_than_the_crop_are_upscaled(tmp_path):
     for seed in range(3):
         crop = crops.sample(np.random.default_rng(seed))
         assert crop.shape == (1200, 1200, 3) and crop.dtype == np.uint8
+
+
+def test_init_starts_from_a_weights_file_with_its_network(tmp_path, photos):
+    first = train(_config(tmp_path, out=str(tmp_path / "a"), base=16, max_steps=1), log=str)
+    start, _ = load_weights(first)
+    messages: list[str] = []
+    # the config asks for base 8 without a GAN; the weights file's network (base 16) wins
+    second = train(
+        _config(tmp_path, out=str(tmp_path / "b"), init=str(first), max_steps=1, w_adv=0.0),
+        log=messages.append,
+    )
+    tuned, _ = load_weights(second)
+    assert tuned.config == start.config
+    assert any("starting from the weights" in m for m in messages)
+    assert "adv" not in _log_rows(tmp_path / "b")[0] or not _log_rows(tmp_path / "b")[0]["adv"]
+    # one step from the start point moves the weights a little, not to a fresh init
+    a, b = dict(start.named_parameters()), dict(tuned.named_parameters())
+    diffs = [float((a[k] - b[k]).abs().max()) for k in a]
+    assert 0 < max(diffs) < 0.05
