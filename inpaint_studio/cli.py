@@ -149,6 +149,13 @@ def _add_run(sub) -> None:
         default=None,
         help="refuse images above this many pixels (default 200 million)",
     )
+    p.add_argument(
+        "--overlap-io",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="decode/encode on I/O threads while the model works (auto: with 2+ workers "
+        "or more than 2 CPU cores)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 
@@ -180,6 +187,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             quality=args.quality,
             max_pixels=args.max_pixels,
             progress=not args.no_progress and sys.stderr.isatty(),
+            overlap_io={"auto": None, "yes": True, "no": False}[args.overlap_io],
         )
     finally:
         filler.close()
