@@ -9,7 +9,8 @@ fresh process from launch to exit (start-up and model load included):
 - ``naive``: a loop in a child process: load_image, load_mask, inpaint_image, save_image, one
   image after the other (what a simple script would do);
 - ``python -m inpaint_studio run --image DIR --mask DIR --output DIR --workers N`` for N = 1, 2
-  (``batch.run_jobs``: decoding and encoding overlap the fills).
+  with the automatic I/O overlap rule (``batch.io_overlap_helps``), and ``--workers 1
+  --overlap-io yes`` (decoding and encoding forced onto I/O threads beside the fills).
 
 Outputs of every run are checked: all images written, and the first few decoded and compared
 with the naive loop's.
@@ -125,16 +126,18 @@ def main() -> int:
         inner = json.loads(out.strip().splitlines()[-1])
         runs.append(("naive loop (load, fill, save in turn)", wall, naive_out))
         print(f"naive: {wall:.1f} s", file=sys.stderr)
-        for workers in (1, 2):
-            target = folder / f"out-w{workers}"
+        for workers, overlap in ((1, "auto"), (1, "yes"), (2, "auto")):
+            target = folder / f"out-w{workers}-{overlap}"
+            extra = [] if overlap == "auto" else ["--overlap-io", overlap]
             wall, _ = timed_process(
                 [sys.executable, "-m", "inpaint_studio", "run", "--image", str(images),
                  "--mask", str(masks), "--output", str(target), "--workers", str(workers),
-                 "--model", args.model, "--device", "cpu", "--no-progress"],
+                 "--model", args.model, "--device", "cpu", "--no-progress", *extra],
                 timeout,
             )  # fmt: skip
-            runs.append((f"`inpaint-studio run --workers {workers}`", wall, target))
-            print(f"workers={workers}: {wall:.1f} s", file=sys.stderr)
+            label = " ".join(["inpaint-studio run", f"--workers {workers}", *extra])
+            runs.append((f"`{label}`", wall, target))
+            print(f"{label}: {wall:.1f} s", file=sys.stderr)
         checked = names[: min(5, len(names))]
         rows = []
         naive_wall = runs[0][1]
