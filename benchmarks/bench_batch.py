@@ -9,8 +9,8 @@ fresh process from launch to exit (start-up and model load included):
 - ``naive``: a loop in a child process: load_image, load_mask, inpaint_image, save_image, one
   image after the other (what a simple script would do);
 - ``python -m inpaint_studio run --image DIR --mask DIR --output DIR --workers N`` for N = 1, 2
-  with the automatic I/O overlap rule (``batch.io_overlap_helps``), and ``--workers 1
-  --overlap-io yes`` (decoding and encoding forced onto I/O threads beside the fills).
+  with ``--overlap-io yes`` (decoding and encoding on I/O threads beside the fills, the
+  default) and ``--workers 1 --overlap-io no`` (load, fill and save in turn).
 
 Outputs of every run are checked: all images written, and the first few decoded and compared
 with the naive loop's.
@@ -126,9 +126,9 @@ def main() -> int:
         inner = json.loads(out.strip().splitlines()[-1])
         runs.append(("naive loop (load, fill, save in turn)", wall, naive_out))
         print(f"naive: {wall:.1f} s", file=sys.stderr)
-        for workers, overlap in ((1, "auto"), (1, "yes"), (2, "auto")):
+        for workers, overlap in ((1, "no"), (1, "yes"), (2, "yes")):
             target = folder / f"out-w{workers}-{overlap}"
-            extra = [] if overlap == "auto" else ["--overlap-io", overlap]
+            extra = ["--overlap-io", overlap]
             wall, _ = timed_process(
                 [sys.executable, "-m", "inpaint_studio", "run", "--image", str(images),
                  "--mask", str(masks), "--output", str(target), "--workers", str(workers),

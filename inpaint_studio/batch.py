@@ -170,17 +170,6 @@ def _lower_thread_priority() -> None:
             pass
 
 
-def io_overlap_helps(workers: int, cpu_count: int | None = None) -> bool:
-    """Whether decoding/encoding on I/O threads beside inference pays off (the "auto" rule).
-
-    With one inference thread on a machine of at most 2 cores, the model's own threads
-    already use every core, and I/O threads running beside them stall its parallel regions:
-    measured slower than doing load, fill and save in turn (docs/benchmarks.md). With two
-    or more inference threads (they fill each other's serial gaps) or more cores, overlap."""
-    cores = cpu_count if cpu_count is not None else (os.cpu_count() or 1)
-    return workers >= 2 or cores > 2
-
-
 def run_jobs(
     jobs: Iterable[Job],
     inpaint: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -190,15 +179,15 @@ def run_jobs(
     max_pixels: int | None = None,
     progress: bool = True,
     err=None,
-    overlap_io: bool | None = None,
+    overlap_io: bool = True,
 ) -> BatchSummary:
     """Run `inpaint(image (H,W,3) uint8, mask (H,W) uint8) -> (H,W,3) uint8` over `jobs`.
 
     Failures (bad image, bad mask, unwritable output) are reported one line each on `err`
     and the other jobs continue. Outputs keep format, EXIF, ICC and alpha of their input.
-    ``overlap_io``: decode/encode on I/O threads while the model works (None = automatic,
-    see `io_overlap_helps`); False runs load, fill and save in turn on one worker thread.
-    The outputs are the same either way.
+    ``overlap_io``: decode/encode on I/O threads while the model works; False runs load,
+    fill and save in turn on one worker thread (which of the two is faster with one worker
+    differed between two 2-core CPUs: docs/benchmarks.md). The outputs are the same.
     """
     from inpaint_studio.core.imageio import default_max_pixels
 
@@ -222,8 +211,6 @@ def run_jobs(
         loaded, mask = loading.result()
         return inpaint(loaded.pixels, mask), loaded
 
-    if overlap_io is None:
-        overlap_io = io_overlap_helps(workers)
     if not overlap_io:
         return _run_in_turn(jobs, inpaint, quality, limit, summary, bar, fail)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inpaint_studio.batch import io_overlap_helps, plan_jobs, run_jobs
+from inpaint_studio.batch import plan_jobs, run_jobs
 
 
 def _inputs(tmp_path: Path) -> tuple[Path, Path]:
@@ -62,10 +62,3 @@ def test_in_turn_and_overlapped_runs_write_the_same_files(tmp_path, workers):
     assert results[True].keys() == results[False].keys()
     for name, pixels in results[True].items():
         np.testing.assert_array_equal(pixels, results[False][name])
-
-
-def test_overlap_rule():
-    assert not io_overlap_helps(1, cpu_count=2)
-    assert not io_overlap_helps(1, cpu_count=1)
-    assert io_overlap_helps(2, cpu_count=2)
-    assert io_overlap_helps(1, cpu_count=8)
