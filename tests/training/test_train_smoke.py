@@ -162,5 +162,5 @@ def test_init_starts_from_a_weights_file_with_its_network(tmp_path, photos):
     assert "adv" not in _log_rows(tmp_path / "b")[0] or not _log_rows(tmp_path / "b")[0]["adv"]
     # one step from the start point moves the weights a little, not to a fresh init
     a, b = dict(start.named_parameters()), dict(tuned.named_parameters())
-    diffs = [float((a[k] - b[k]).abs().max()) for k in a]
+    diffs = [float((a[k] - b[k]).detach().abs().max()) for k in a]
     assert 0 < max(diffs) < 0.05
