@@ -123,7 +123,8 @@ def _plot_losses(csv_path: Path, png_path: Path) -> None:
     """Draw the loss curves of log.csv into a PNG with OpenCV (no matplotlib needed)."""
     import cv2
 
-    rows = list(csv.DictReader(csv_path.open()))
+    with csv_path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
     if len(rows) < 2:
         return
     keys = ["l1_hole", "grad", "fft", "adv", "d"]
