@@ -140,7 +140,7 @@ def _add_run(sub) -> None:
         "--workers",
         type=int,
         default=2,
-        help="parallel inference threads (default 2: 1.23-1.26x a plain loop on 2-core CPUs)",
+        help="parallel inference threads (default 2: 1.2-1.6x a plain loop on 2-core CPUs)",
     )
     p.add_argument(
         "--quality",
