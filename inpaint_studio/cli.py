@@ -251,6 +251,12 @@ def _add_train(sub) -> None:
         "--adv-weight", type=float, default=0.02, help="adversarial loss weight (0 = no GAN)"
     )
     p.add_argument("--init", default="", help="start from this weights file (fine-tune)")
+    p.add_argument(
+        "--loader-workers",
+        type=int,
+        default=-1,
+        help="processes that make batches ahead (-1 = auto: up to 8 with CUDA, 0 on the CPU)",
+    )
     p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
     p.set_defaults(func=_cmd_train)
 
@@ -276,6 +282,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         gan_start=args.gan_start,
         w_adv=args.adv_weight,
         init=args.init,
+        loader_workers=args.loader_workers,
     )
     try:
         weights = train(cfg, resume=args.resume)

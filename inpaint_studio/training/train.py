@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import math
+import os
 import random
 import sys
 import time
@@ -23,8 +24,8 @@ from inpaint_studio.backends.ffc_net import InpaintNet, NetConfig, count_paramet
 from inpaint_studio.backends.torch_utils import cpu_bf16_is_fast
 from inpaint_studio.backends.weights import load_weights, save_weights
 from inpaint_studio.training import losses
+from inpaint_studio.training.batches import BatchStream
 from inpaint_studio.training.data import PhotoCrops
-from inpaint_studio.training.masks import random_training_mask
 
 
 @dataclass
@@ -57,6 +58,7 @@ class TrainConfig:
     ema: float = 0.995
     checkpoint_minutes: float = 5.0
     threads: int = 0
+    loader_workers: int = -1  # processes making batches ahead; -1 = auto (CUDA: up to 8, CPU: 0)
     init: str = ""  # weights file to start the generator from (fine-tuning); "" = random init
 
 
@@ -66,10 +68,10 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def make_batch(data: PhotoCrops, rng: np.random.Generator, n: int, device: torch.device):
-    """(images (N,3,S,S) float [0,1], masks (N,1,S,S) float {0,1}) on device."""
-    imgs = np.stack([data.sample(rng) for _ in range(n)])
-    masks = np.stack([random_training_mask(imgs.shape[1:3], rng) for _ in range(n)])
+def make_batch(batch: tuple[np.ndarray, np.ndarray], device: torch.device):
+    """numpy batch (see batches.numpy_batch) -> (images (N,3,S,S) float [0,1], masks
+    (N,1,S,S) float {0,1}) on device."""
+    imgs, masks = batch
     img_t = torch.from_numpy(imgs).permute(0, 3, 1, 2).float().div_(255)
     mask_t = torch.from_numpy(masks).unsqueeze(1).float().div_(255)
     return img_t.to(device), mask_t.to(device)
@@ -197,7 +199,6 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.99))
     step, elapsed = 0, 0.0
-    rng = np.random.default_rng(cfg.seed)
     if state is not None:
         gen.load_state_dict(state["gen"])
         ema.load_state_dict(state["ema"])
@@ -205,13 +206,16 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         opt_g.load_state_dict(state["opt_g"])
         opt_d.load_state_dict(state["opt_d"])
         step, elapsed = state["step"], state["elapsed"]
-        rng = np.random.default_rng([cfg.seed, step])
         log(f"resumed from {ckpt_path} at step {step} ({elapsed / 60:.1f} min trained)")
         del state
     data = PhotoCrops(cfg.data, crop=cfg.crop)
+    loader_workers = cfg.loader_workers
+    if loader_workers < 0:  # the GPU would wait for the CPU's crops; on CPU they share cores
+        loader_workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if device.type == "cuda" else 0
     log(
         f"training on {len(data)} photos, {count_parameters(gen) / 1e6:.2f}M params, "
-        f"device={device}, bf16={use_bf16}, batch={cfg.batch}, crop={cfg.crop}"
+        f"device={device}, bf16={use_bf16}, batch={cfg.batch}, crop={cfg.crop}, "
+        f"loader workers={loader_workers}"
     )
 
     budget_s = cfg.minutes * 60
@@ -297,13 +301,14 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         )
     except ImportError:  # pragma: no cover - tqdm is a dependency
         pass
+    stream = BatchStream(data, cfg.data, cfg.seed, step, cfg.batch, workers=loader_workers)
     try:
         while (elapsed < budget_s) and (cfg.max_steps == 0 or step < cfg.max_steps):
             t0 = time.time()
             lr = _lr_at(cfg, elapsed / budget_s)
             for g in opt_g.param_groups:
                 g["lr"] = lr
-            img, mask = make_batch(data, rng, cfg.batch, device)
+            img, mask = make_batch(next(stream), device)
             img = img.contiguous(memory_format=torch.channels_last)
             gan_on = step >= cfg.gan_start and cfg.w_adv > 0
             # Generator step.
@@ -372,6 +377,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
                 save_checkpoint()
                 last_ckpt = time.time()
     except KeyboardInterrupt:  # keep the work done so far, then let the caller stop
+        stream.close()
         write_row()
         save_checkpoint()
         if bar is not None:
@@ -379,6 +385,8 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         csv_file.close()
         log(f"interrupted at step {step}; checkpoint saved, continue with --resume")
         raise
+    finally:
+        stream.close()
     write_row()
     save_checkpoint()
     if bar is not None:

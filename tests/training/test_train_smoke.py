@@ -164,3 +164,27 @@ def test_init_starts_from_a_weights_file_with_its_network(tmp_path, photos):
     a, b = dict(start.named_parameters()), dict(tuned.named_parameters())
     diffs = [float((a[k] - b[k]).detach().abs().max()) for k in a]
     assert 0 < max(diffs) < 0.05
+
+
+def test_batches_depend_on_seed_and_step_only(tmp_path, photos):
+    """Worker processes make the same batches as the train loop itself, from any start step."""
+    from inpaint_studio.training.batches import BatchStream, numpy_batch
+
+    data = PhotoCrops(tmp_path / "photos", crop=64)
+    inline = [numpy_batch(data, 7, step, 2) for step in range(3, 8)]
+    with BatchStream(data, tmp_path / "photos", 7, 3, 2, workers=2) as stream:
+        made = [next(stream) for _ in range(5)]
+    for (a_img, a_mask), (b_img, b_mask) in zip(inline, made, strict=True):
+        assert a_img.shape == (2, 64, 64, 3) and a_mask.shape == (2, 64, 64)
+        np.testing.assert_array_equal(a_img, b_img)
+        np.testing.assert_array_equal(a_mask, b_mask)
+    assert not np.array_equal(inline[0][0], inline[1][0])  # steps differ
+    # a worker that cannot start raises instead of leaving the train loop waiting forever
+    from concurrent.futures.process import BrokenProcessPool
+
+    with pytest.raises(BrokenProcessPool), BatchStream(data, tmp_path / "nope", 7, 0, 2, 1) as s:
+        next(s)
+    # the train loop with loader processes runs and logs them
+    messages: list[str] = []
+    train(_config(tmp_path, max_steps=2, loader_workers=1), log=messages.append)
+    assert any("loader workers=1" in m for m in messages)
