@@ -128,14 +128,14 @@ def main() -> int:
         print(f"naive: {wall:.1f} s", file=sys.stderr)
         for workers, overlap in ((1, "no"), (1, "yes"), (2, "yes")):
             target = folder / f"out-w{workers}-{overlap}"
-            extra = ["--overlap-io", overlap]
             wall, _ = timed_process(
                 [sys.executable, "-m", "inpaint_studio", "run", "--image", str(images),
                  "--mask", str(masks), "--output", str(target), "--workers", str(workers),
-                 "--model", args.model, "--device", "cpu", "--no-progress", *extra],
+                 "--model", args.model, "--device", "cpu", "--no-progress",
+                 "--overlap-io", overlap],
                 timeout,
             )  # fmt: skip
-            label = " ".join(["inpaint-studio run", f"--workers {workers}", *extra])
+            label = f"inpaint-studio run --workers {workers} --overlap-io {overlap}"
             runs.append((f"`{label}`", wall, target))
             print(f"{label}: {wall:.1f} s", file=sys.stderr)
         checked = names[: min(5, len(names))]

@@ -27,22 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _common as c  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from bench_fill_scaling import TimedInpainter  # noqa: E402
 
 SPARSE = "sparse 1%"
-
-
-class SizedInpainter:
-    """A loaded Inpainter seen with another working size; counts model input pixels."""
-
-    def __init__(self, inner, working_size: int | None) -> None:
-        self.inner = inner
-        self.info = dataclasses.replace(inner.info, working_size=working_size)
-        self.pixels = 0
-
-    def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """(h,w,3) uint8 + (h,w) uint8 -> (h,w,3) uint8 through the wrapped model."""
-        self.pixels += mask.size
-        return self.inner.inpaint(image, mask)
 
 
 def big_cases(truth: np.ndarray, kinds: list[str], seed: int, index: int, scale: int):
@@ -92,10 +79,13 @@ def main() -> int:
     photos = list_photos(args.data)[: args.limit]
     for index, path in enumerate(photos):
         truth = read_rgb(path)
+        if index == 0:
+            h, w = truth.shape[:2]
         for kind, big, noisy, mask in big_cases(truth, kinds, args.seed, index, args.scale):
             hole = mask != 0
             for size in sizes:
-                sized = SizedInpainter(model, size)
+                sized = TimedInpainter(model)  # counts the model input pixels
+                sized.info = dataclasses.replace(model.info, working_size=size)
                 start = time.perf_counter()
                 out = inpaint_image(noisy, mask, sized)
                 seconds = time.perf_counter() - start
@@ -103,7 +93,6 @@ def main() -> int:
                 results.setdefault((kind, size), []).append(row)
         print(f"{index + 1}/{len(photos)} {path.name}", file=sys.stderr, flush=True)
 
-    h, w = read_rgb(photos[0]).shape[:2]
     rows = []
     for kind in kinds:
         for size in sizes:

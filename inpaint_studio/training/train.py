@@ -176,10 +176,6 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     net_cfg = NetConfig(base=cfg.base, blocks=cfg.blocks, prior=cfg.prior)
-    init_net = None
-    if cfg.init:
-        init_net, _ = load_weights(cfg.init)
-        net_cfg = init_net.config  # fine-tuning keeps the network of the weights file
     state = None
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=False)
@@ -187,10 +183,13 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         if saved != net_cfg:  # resuming continues the saved network, whatever cfg says
             log(f"resuming with the checkpoint's network {saved} (config asked for {net_cfg})")
             net_cfg = saved
-    gen = InpaintNet(net_cfg)
-    if init_net is not None and state is None:
-        gen.load_state_dict(init_net.state_dict())
+    if state is None and cfg.init:  # fine-tuning keeps the network of the weights file
+        gen, _ = load_weights(cfg.init)
+        gen.train()
+        net_cfg = gen.config
         log(f"starting from the weights in {cfg.init}")
+    else:
+        gen = InpaintNet(net_cfg)
     gen = gen.to(device).to(memory_format=torch.channels_last)
     disc = losses.PatchDiscriminator().to(device).to(memory_format=torch.channels_last)
     ema = copy.deepcopy(gen).eval()
@@ -377,7 +376,6 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
                 save_checkpoint()
                 last_ckpt = time.time()
     except KeyboardInterrupt:  # keep the work done so far, then let the caller stop
-        stream.close()
         write_row()
         save_checkpoint()
         if bar is not None:
