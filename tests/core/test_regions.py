@@ -493,7 +493,8 @@ def test_pipeline_cost_follows_the_mask_not_the_image():
 
 def _reference_boxes(mask: np.ndarray) -> np.ndarray:
     n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    return stats[1:, :4].astype(np.int64)
+    boxes = stats[1:, :4].astype(np.int64)
+    return boxes[np.lexsort((boxes[:, 3], boxes[:, 2], boxes[:, 0], boxes[:, 1]))]
 
 
 @pytest.mark.parametrize("max_contour_components", [4096, 0])  # contours / fallback path
