@@ -250,6 +250,12 @@ def _add_train(sub) -> None:
     p.add_argument(
         "--adv-weight", type=float, default=0.02, help="adversarial loss weight (0 = no GAN)"
     )
+    p.add_argument(
+        "--prior",
+        choices=("membrane", "pushpull", "none"),
+        default="membrane",
+        help="smooth fill the network refines (default membrane; --init/--resume keep theirs)",
+    )
     p.add_argument("--init", default="", help="start from this weights file (fine-tune)")
     p.add_argument(
         "--loader-workers",
@@ -281,6 +287,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         gan_start=args.gan_start,
         w_adv=args.adv_weight,
+        prior=args.prior,
         init=args.init,
         loader_workers=args.loader_workers,
     )

@@ -264,3 +264,16 @@ def test_train_with_a_missing_or_damaged_init_file_is_one_line(tmp_path, capsys,
     assert main([*args, "--max-steps", "1", "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "start.pt" in err[0] and "Traceback" not in err[0]
+
+
+def test_train_prior_option_reaches_the_weights(tmp_path):
+    from inpaint_studio.backends.weights import load_weights
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo(photos / "a.png", size=(80, 80))
+    out = tmp_path / "run"
+    args = ["train", "--data", str(photos), "--out", str(out), "--prior", "pushpull"]
+    assert main([*args, "--max-steps", "1", "--device", "cpu", "--batch", "2", "--crop", "64"]) == 0
+    net, _meta = load_weights(out / "weights.pt")
+    assert net.config.prior == "pushpull"

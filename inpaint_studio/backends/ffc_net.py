@@ -29,7 +29,7 @@ class NetConfig:
     base: int = 32
     blocks: int = 6
     global_ratio: float = 0.75
-    prior: str = "none"  # "pushpull": predict a residual over a smooth push-pull fill
+    prior: str = "none"  # "pushpull" | "membrane": predict a residual over that smooth fill
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,16 +106,16 @@ class FFCResBlock(nn.Module):
         return xl + yl, xg + yg
 
 
-def pushpull_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> torch.Tensor:
-    """Smooth hole fill: (N,3,H,W) RGB, (N,1,H,W) known in {0,1} -> (N,3,H,W), known kept.
+def _neighbour_mean(x: torch.Tensor) -> torch.Tensor:
+    """Mean of the 4 neighbours of every pixel of (N,C,H,W), edges replicated."""
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) * 0.25
 
-    Push: average colour and known-fraction down an image pyramid. Pull: from the coarsest
-    level up, each level keeps its own colour where it is (mostly) known and takes the
-    upsampled coarser fill elsewhere. A membrane-like interpolation in O(HW), computed in
-    fp32 without autocast. Always `levels` levels, with no shape-dependent branch, so a traced
-    TorchScript export behaves like this code at every input size (a side of 1 px stays 1 px
-    under ceil-mode pooling, so the extra levels are no-ops once a side has shrunk to 1).
-    """
+
+def _pyramid_fill(
+    rgb: torch.Tensor, known: torch.Tensor, levels: int, coarse_iters: int, fine_iters: int
+) -> torch.Tensor:
+    """Push-pull pyramid fill, each level optionally relaxed towards the membrane (see below)."""
     with torch.autocast(device_type=rgb.device.type, enabled=False):
         rgb, known = rgb.float(), known.float()
         stack = [(rgb * known, known)]
@@ -129,8 +129,45 @@ def pushpull_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> t
             c, w = stack[depth]
             up = F.interpolate(fill, size=c.shape[-2:], mode="bilinear", align_corners=False)
             alpha = w if depth == 0 else (w * 8).clamp(max=1.0)
-            fill = alpha * (c / w.clamp_min(1e-6)) + (1 - alpha) * up
+            held = alpha * (c / w.clamp_min(1e-6))
+            fill = held + (1 - alpha) * up
+            for _ in range(fine_iters if depth == 0 else coarse_iters):
+                fill = held + (1 - alpha) * _neighbour_mean(fill)
         return fill
+
+
+def pushpull_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> torch.Tensor:
+    """Smooth hole fill: (N,3,H,W) RGB, (N,1,H,W) known in {0,1} -> (N,3,H,W), known kept.
+
+    Push: average colour and known-fraction down an image pyramid. Pull: from the coarsest
+    level up, each level keeps its own colour where it is (mostly) known and takes the
+    upsampled coarser fill elsewhere. A membrane-like interpolation in O(HW), computed in
+    fp32 without autocast. Always `levels` levels, with no shape-dependent branch, so a traced
+    TorchScript export behaves like this code at every input size (a side of 1 px stays 1 px
+    under ceil-mode pooling, so the extra levels are no-ops once a side has shrunk to 1).
+    """
+    return _pyramid_fill(rgb, known, levels, 0, 0)
+
+
+MEMBRANE_COARSE_ITERS = 32
+MEMBRANE_FINE_ITERS = 8
+
+
+def membrane_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> torch.Tensor:
+    """Harmonic (membrane) hole fill: (N,3,H,W) RGB, (N,1,H,W) known in {0,1} -> (N,3,H,W).
+
+    The push-pull pyramid of `pushpull_fill`, but after each level's pull the hole is relaxed
+    towards the solution of Laplace's equation with the known pixels held (Jacobi steps on
+    the 4-neighbour mean: 32 per coarse level, 8 at full resolution), coarse to fine like a
+    multigrid solve. Holes get the smoothest surface that meets their rim: a linear ramp is
+    continued exactly, and thin scratches take the colours on both sides instead of blocky
+    pyramid averages. Known pixels kept; fp32 without autocast; fixed loop counts, so it
+    traces to TorchScript like `pushpull_fill`. About 4x its cost (still O(HW)).
+    """
+    return _pyramid_fill(rgb, known, levels, MEMBRANE_COARSE_ITERS, MEMBRANE_FINE_ITERS)
+
+
+PRIORS = {"pushpull": pushpull_fill, "membrane": membrane_fill}
 
 
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1) -> nn.Sequential:
@@ -156,9 +193,9 @@ class InpaintNet(nn.Module):
         super().__init__()
         self.config = config or NetConfig()
         b = self.config.base
-        if self.config.prior not in ("none", "pushpull"):
+        if self.config.prior != "none" and self.config.prior not in PRIORS:
             raise ValueError(f"unknown prior {self.config.prior!r}")
-        self.use_prior = self.config.prior == "pushpull"
+        self.use_prior = self.config.prior != "none"
         self.stem = _conv(7 if self.use_prior else 4, b, 5)
         self.down1 = _conv(b, b * 2, 3, 2)
         self.down2 = _conv(b * 2, b * 4, 3, 2)
@@ -180,7 +217,7 @@ class InpaintNet(nn.Module):
         prior = None
         if self.use_prior:
             known = 1 - x[:, 3:4]
-            prior = pushpull_fill(x[:, :3], known).to(x.dtype)
+            prior = PRIORS[self.config.prior](x[:, :3], known).to(x.dtype)
             x = torch.cat([x, prior], dim=1)
         s0 = self.stem(x)
         s1 = self.down1(s0)

@@ -45,7 +45,7 @@ class TrainConfig:
     device: str = "auto"
     base: int = 24
     blocks: int = 5
-    prior: str = "pushpull"  # the net predicts a residual over a smooth push-pull fill
+    prior: str = "membrane"  # the net predicts a residual over a smooth harmonic (membrane) fill
     w_hole: float = 1.0
     w_known: float = 0.2
     w_grad: float = 1.0

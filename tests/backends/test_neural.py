@@ -234,35 +234,52 @@ def test_broken_weight_files_raise_one_line_backend_errors(tmp_path, tiny_weight
         assert path.name in message and "weights" in message, message
 
 
-def test_pushpull_prior_keeps_known_pixels_and_fills_smoothly():
-    from inpaint_studio.backends.ffc_net import pushpull_fill
+@pytest.mark.parametrize("prior", ["pushpull", "membrane"])
+def test_prior_keeps_known_pixels_and_fills_smoothly(prior):
+    from inpaint_studio.backends.ffc_net import PRIORS
 
+    fill = PRIORS[prior]
     torch.manual_seed(0)
     rgb = torch.rand(2, 3, 37, 53)
     known = torch.ones(2, 1, 37, 53)
     known[:, :, 10:25, 12:40] = 0
-    out = pushpull_fill(rgb * known, known)
+    out = fill(rgb * known, known)
     assert out.shape == rgb.shape and out.dtype == torch.float32
     assert torch.equal(out * known, rgb * known)  # known pixels exact
     assert float(out.min()) >= 0 and float(out.max()) <= 1
     flat = torch.full((1, 3, 40, 40), 0.3)
     hole = torch.ones(1, 1, 40, 40)
     hole[:, :, 5:35, 5:35] = 0
-    assert torch.allclose(pushpull_fill(flat * hole, hole), flat, atol=1e-6)  # flat stays flat
+    assert torch.allclose(fill(flat * hole, hole), flat, atol=1e-6)  # flat stays flat
 
 
-def test_prior_network_starts_near_its_prior():
-    from inpaint_studio.backends.ffc_net import pushpull_fill
+def test_membrane_prior_continues_a_ramp_across_a_scratch():
+    """A harmonic fill reproduces a linear ramp; the blockier push-pull pyramid does not."""
+    from inpaint_studio.backends.ffc_net import membrane_fill, pushpull_fill
+
+    ramp = torch.linspace(0.1, 0.9, 96).view(1, 1, 1, 96).expand(1, 3, 64, 96).contiguous()
+    known = torch.ones(1, 1, 64, 96)
+    known[:, :, :, 40:45] = 0  # a vertical scratch 5 px wide across the ramp
+    hole = known == 0
+    membrane = (membrane_fill(ramp * known, known) - ramp).abs()[hole.expand_as(ramp)]
+    pushpull = (pushpull_fill(ramp * known, known) - ramp).abs()[hole.expand_as(ramp)]
+    assert float(membrane.max()) < 0.5 / 255  # exact to within rounding of an 8-bit image
+    assert float(pushpull.max()) > 2 * float(membrane.max())
+
+
+@pytest.mark.parametrize("prior", ["pushpull", "membrane"])
+def test_prior_network_starts_near_its_prior(prior):
+    from inpaint_studio.backends.ffc_net import PRIORS
 
     torch.manual_seed(0)
-    net = InpaintNet(NetConfig(base=8, blocks=1, prior="pushpull")).eval()
+    net = InpaintNet(NetConfig(base=8, blocks=1, prior=prior)).eval()
     img = torch.rand(1, 3, 32, 48)
     mask = torch.zeros(1, 1, 32, 48)
     mask[:, :, 8:20, 10:30] = 1
     with torch.no_grad():
         out = net(torch.cat([img * (1 - mask), mask], 1))
-        prior = pushpull_fill(img * (1 - mask), 1 - mask)
+        smooth = PRIORS[prior](img * (1 - mask), 1 - mask)
     assert out.shape == (1, 3, 32, 48)
-    assert float((out - prior).abs().max()) < 0.1  # a small residual on top of the prior
+    assert float((out - smooth).abs().max()) < 0.1  # a small residual on top of the prior
     with pytest.raises(ValueError):
         InpaintNet(NetConfig(prior="telepathy"))

@@ -89,19 +89,19 @@ def test_torchscript_path_matches_native_backend(exported, tiny_weights, size):
     assert np.abs(a.astype(int) - b).max() <= 1
 
 
-@pytest.fixture(scope="module")
-def prior_weights_and_export(tmp_path_factory):
-    """A small network with the push-pull prior (as shipped) and its TorchScript export."""
+@pytest.fixture(scope="module", params=["pushpull", "membrane"])
+def prior_weights_and_export(tmp_path_factory, request):
+    """A small network with a smooth prior (membrane as shipped) and its TorchScript export."""
     torch.manual_seed(4)
     folder = tmp_path_factory.mktemp("ts_prior")
     weights = folder / "prior_weights.pt"
-    save_weights(InpaintNet(NetConfig(base=8, blocks=1, prior="pushpull")).eval(), weights)
+    save_weights(InpaintNet(NetConfig(base=8, blocks=1, prior=request.param)).eval(), weights)
     return weights, torchscript_backend.export_ours(weights, folder / "ours_prior.pt")
 
 
 @pytest.mark.parametrize("size", [(256, 256), (200, 264), (64, 400)])
 def test_export_matches_native_on_big_holes_in_big_inputs(prior_weights_and_export, size):
-    """The export is traced on 64 px; the push-pull prior must not freeze that pyramid depth."""
+    """The export is traced on 64 px; the prior must not freeze that pyramid depth."""
     tiny_weights, exported = prior_weights_and_export
     h, w = size
     image = _photo(h, w, seed=2)

@@ -1,0 +1,85 @@
+"""How many relaxation steps the membrane prior needs: hole PSNR and time per schedule.
+
+Run: .venv/bin/python benchmarks/study_membrane_iters.py --data data/train [--limit 20]
+     [--schedules 0:0,8:8,16:8,32:8,64:8,32:16,32:4] [--seed 0] [--threads 1] [--write-docs]
+
+Each schedule is COARSE:FINE = Jacobi steps per coarse pyramid level : steps at full
+resolution of ``backends.ffc_net._pyramid_fill`` (0:0 is the plain push-pull fill; the
+shipped ``membrane_fill`` uses 32:8). Cases are the evaluation's (``make_case``, seed
+``--seed``, all four mask kinds) on whole photos, without the region pipeline. Tune on
+training photos (``data/train``), not on ``val``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import _common as c  # noqa: E402
+import numpy as np  # noqa: E402
+
+KINDS = ("scratch", "thin", "medium", "thick")
+
+
+def main() -> int:
+    import torch
+
+    from inpaint_studio.backends.ffc_net import _pyramid_fill
+    from inpaint_studio.training.data import list_photos, read_rgb
+    from inpaint_studio.training.evaluate import make_case, psnr
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    c.add_common_args(parser)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--schedules", default="0:0,8:8,16:8,32:8,64:8,32:16,32:4")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    schedules = [tuple(int(v) for v in s.split(":")) for s in args.schedules.split(",")]
+    scores = {(s, k): [] for s in schedules for k in KINDS}
+    seconds = dict.fromkeys(schedules, 0.0)
+    paths = list_photos(args.data)[: args.limit]
+    for index, path in enumerate(paths):
+        truth = read_rgb(path)
+        for kind in KINDS:
+            noisy, mask = make_case(truth, kind, args.seed, index)
+            hole = mask != 0
+            img = torch.from_numpy(noisy).permute(2, 0, 1)[None].float() / 255
+            known = torch.from_numpy((~hole).astype(np.float32))[None, None]
+            with torch.inference_mode():
+                for coarse, fine in schedules:
+                    start = time.perf_counter()
+                    out = _pyramid_fill(img * known, known, 12, coarse, fine)
+                    seconds[(coarse, fine)] += time.perf_counter() - start
+                    pixels = out[0].permute(1, 2, 0).mul(255).round().clamp(0, 255).byte().numpy()
+                    scores[((coarse, fine), kind)].append(psnr(pixels, truth, hole))
+    cases = len(paths) * len(KINDS)
+    rows = [
+        [
+            f"{coarse}:{fine}",
+            *(f"{np.mean(scores[((coarse, fine), k)]):.2f}" for k in KINDS),
+            c.fmt_s(seconds[(coarse, fine)] / cases),
+        ]
+        for coarse, fine in schedules
+    ]
+    body = "\n".join(
+        [
+            f"{len(paths)} photos of `{args.data}`, seed {args.seed}, whole photos, "
+            f"{args.threads} torch thread(s). Hole PSNR (dB) per mask kind; time per fill.",
+            "",
+            c.markdown_table(["coarse:fine steps", *KINDS, "time"], rows),
+        ]
+    )
+    c.report("study_membrane_iters", "Membrane prior: relaxation steps", body, args)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
