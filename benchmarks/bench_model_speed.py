@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_model_speed.py [--repeats 10] [--size 512]
 
 Times `NeuralInpainter.inpaint` (tensor conversion, forward pass, compositing) on a photo-like
-512x512 crop with a 10% mask, median of N runs after two warm-up runs. Target: at most 0.5 s
+512x512 crop with a 10% mask, median of N runs after two warm-up runs; then the network's
+smooth prior alone on the same input (its share of each fill). Target: at most 0.5 s
 on the 2-core development CPU.
 """
 
@@ -47,6 +48,24 @@ def _time(inpainter, image, mask, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _time_prior(name: str, image, mask, repeats: int) -> float:
+    """Median seconds of the network's smooth prior alone on the same padded input (CPU)."""
+    import torch
+
+    from inpaint_studio.backends.ffc_net import PRIORS
+    from inpaint_studio.backends.torch_utils import to_tensors
+
+    prior = PRIORS[name]
+    img, m, _size = to_tensors(image, mask, "cpu", 8)
+
+    class _Prior:
+        def inpaint(self, _image, _mask):
+            with torch.inference_mode():
+                return prior(img * (1 - m), 1 - m)
+
+    return _time(_Prior(), image, mask, repeats)
+
+
 def main() -> None:
     """Print a markdown table of median seconds per fill."""
     import torch
@@ -65,7 +84,10 @@ def main() -> None:
         net = NeuralInpainter(precision=precision)
         net.load("cpu")
         rows.append((f"CPU {precision}", _time(net, image, mask, args.repeats)))
+        prior_name = net.net.config.prior
         net.unload()
+    prior_row = f"CPU: of which the `{prior_name}` prior (part of every fill above)"
+    rows.append((prior_row, _time_prior(prior_name, image, mask, args.repeats)))
     if torch.cuda.is_available():
         net = NeuralInpainter()
         net.load("cuda")

@@ -130,9 +130,10 @@ def _pyramid_fill(
             up = F.interpolate(fill, size=c.shape[-2:], mode="bilinear", align_corners=False)
             alpha = w if depth == 0 else (w * 8).clamp(max=1.0)
             held = alpha * (c / w.clamp_min(1e-6))
-            fill = held + (1 - alpha) * up
+            free = 1 - alpha
+            fill = held + free * up
             for _ in range(fine_iters if depth == 0 else coarse_iters):
-                fill = held + (1 - alpha) * _neighbour_mean(fill)
+                fill = held + free * _neighbour_mean(fill)
         return fill
 
 
