@@ -4,7 +4,7 @@ Run: .venv/bin/python benchmarks/study_membrane_iters.py --data data/train [--li
      [--schedules 0:0,8:8,16:8,32:8,64:8,32:16,32:4] [--seed 0] [--threads 1] [--write-docs]
 
 Each schedule is COARSE:FINE = Jacobi steps per coarse pyramid level : steps at full
-resolution of ``backends.ffc_net._pyramid_fill`` (0:0 is the plain push-pull fill; the
+resolution of ``backends.ffc_net.pyramid_fill`` (0:0 is the plain push-pull fill; the
 shipped ``membrane_fill`` uses 32:8). Cases are the evaluation's (``make_case``, seed
 ``--seed``, all four mask kinds) on whole photos, without the region pipeline. Tune on
 training photos (``data/train``), not on ``val``.
@@ -29,7 +29,7 @@ KINDS = ("scratch", "thin", "medium", "thick")
 def main() -> int:
     import torch
 
-    from inpaint_studio.backends.ffc_net import _pyramid_fill
+    from inpaint_studio.backends.ffc_net import pyramid_fill
     from inpaint_studio.training.data import list_photos, read_rgb
     from inpaint_studio.training.evaluate import make_case, psnr
 
@@ -56,7 +56,7 @@ def main() -> int:
             with torch.inference_mode():
                 for coarse, fine in schedules:
                     start = time.perf_counter()
-                    out = _pyramid_fill(img * known, known, 12, coarse, fine)
+                    out = pyramid_fill(img * known, known, 12, coarse, fine)
                     seconds[(coarse, fine)] += time.perf_counter() - start
                     pixels = out[0].permute(1, 2, 0).mul(255).round().clamp(0, 255).byte().numpy()
                     scores[((coarse, fine), kind)].append(psnr(pixels, truth, hole))

@@ -112,10 +112,11 @@ def _neighbour_mean(x: torch.Tensor) -> torch.Tensor:
     return (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) * 0.25
 
 
-def _pyramid_fill(
+def pyramid_fill(
     rgb: torch.Tensor, known: torch.Tensor, levels: int, coarse_iters: int, fine_iters: int
 ) -> torch.Tensor:
-    """Push-pull pyramid fill, each level optionally relaxed towards the membrane (see below)."""
+    """(N,3,H,W) RGB + (N,1,H,W) known {0,1} -> (N,3,H,W) fill: push-pull pyramid with
+    coarse_iters / fine_iters Jacobi steps towards the membrane per coarse / full-res level."""
     with torch.autocast(device_type=rgb.device.type, enabled=False):
         rgb, known = rgb.float(), known.float()
         stack = [(rgb * known, known)]
@@ -147,7 +148,7 @@ def pushpull_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> t
     TorchScript export behaves like this code at every input size (a side of 1 px stays 1 px
     under ceil-mode pooling, so the extra levels are no-ops once a side has shrunk to 1).
     """
-    return _pyramid_fill(rgb, known, levels, 0, 0)
+    return pyramid_fill(rgb, known, levels, 0, 0)
 
 
 MEMBRANE_COARSE_ITERS = 32
@@ -163,9 +164,9 @@ def membrane_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> t
     multigrid solve. Holes get the smoothest surface that meets their rim: a linear ramp is
     continued exactly, and thin scratches take the colours on both sides instead of blocky
     pyramid averages. Known pixels kept; fp32 without autocast; fixed loop counts, so it
-    traces to TorchScript like `pushpull_fill`. About 4x its cost (still O(HW)).
+    traces to TorchScript like `pushpull_fill`. 3.5-5x its cost (still O(HW)).
     """
-    return _pyramid_fill(rgb, known, levels, MEMBRANE_COARSE_ITERS, MEMBRANE_FINE_ITERS)
+    return pyramid_fill(rgb, known, levels, MEMBRANE_COARSE_ITERS, MEMBRANE_FINE_ITERS)
 
 
 PRIORS = {"pushpull": pushpull_fill, "membrane": membrane_fill}
