@@ -15,6 +15,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -37,13 +38,14 @@ def _case(size: int) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
-def _time(inpainter, image, mask, repeats: int) -> float:
+def _time(fn, repeats: int) -> float:
+    """Median seconds of fn() over `repeats` calls, after two warm-up calls."""
     for _ in range(2):
-        inpainter.inpaint(image, mask)
+        fn()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        inpainter.inpaint(image, mask)
+        fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -55,15 +57,9 @@ def _time_prior(name: str, image, mask, repeats: int) -> float:
     from inpaint_studio.backends.ffc_net import PRIORS
     from inpaint_studio.backends.torch_utils import to_tensors
 
-    prior = PRIORS[name]
     img, m, _size = to_tensors(image, mask, "cpu", 8)
-
-    class _Prior:
-        def inpaint(self, _image, _mask):
-            with torch.inference_mode():
-                return prior(img * (1 - m), 1 - m)
-
-    return _time(_Prior(), image, mask, repeats)
+    with torch.inference_mode():
+        return _time(lambda: PRIORS[name](img * (1 - m), 1 - m), repeats)
 
 
 def main() -> None:
@@ -83,7 +79,7 @@ def main() -> None:
     for precision in precisions:
         net = NeuralInpainter(precision=precision)
         net.load("cpu")
-        rows.append((f"CPU {precision}", _time(net, image, mask, args.repeats)))
+        rows.append((f"CPU {precision}", _time(partial(net.inpaint, image, mask), args.repeats)))
         prior_name = net.net.config.prior
         net.unload()
     prior_row = f"CPU: of which the `{prior_name}` prior (part of every fill above)"
@@ -94,7 +90,7 @@ def main() -> None:
         rows.append(
             (
                 f"CUDA {net.precision} ({torch.cuda.get_device_name(0)})",
-                _time(net, image, mask, args.repeats),
+                _time(partial(net.inpaint, image, mask), args.repeats),
             )
         )
         net.unload()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -58,10 +59,11 @@ class Rect:
     @staticmethod
     def of_mask(mask: np.ndarray) -> Rect:
         """Bounding box of non-zero pixels of an (H, W) array; empty Rect if none."""
-        rows = np.flatnonzero(mask.any(axis=1))
-        if rows.size == 0:
+        if mask.size == 0:
             return Rect(0, 0, 0, 0)
-        cols = np.flatnonzero(mask.any(axis=0))
-        return Rect(
-            int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
-        )
+        if mask.dtype == np.bool_:
+            mask = mask.view(np.uint8)
+        elif mask.dtype != np.uint8:
+            mask = (mask != 0).view(np.uint8)
+        # OpenCV's scan of a uint8 image: about 2x faster than numpy any() along both axes
+        return Rect(*(int(v) for v in cv2.boundingRect(mask)))

@@ -168,7 +168,7 @@ def plan_regions(
         raise ValueError("working_size must be >= 1 or None")
     pad_multiple = max(1, int(pad_multiple))
 
-    bbox = Rect(*cv2.boundingRect(mask))  # of the non-zero pixels; 2x faster than Rect.of_mask
+    bbox = Rect.of_mask(mask)
     if bbox.is_empty():
         return []
     boxes = component_boxes(mask[bbox.slices])
