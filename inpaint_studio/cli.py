@@ -251,6 +251,14 @@ def _add_train(sub) -> None:
         "--adv-weight", type=float, default=0.02, help="adversarial loss weight (0 = no GAN)"
     )
     p.add_argument(
+        "--hole-loss",
+        choices=("l1", "mse"),
+        default="l1",
+        help="loss on the hole pixels (mse optimises hole PSNR directly)",
+    )
+    p.add_argument("--grad-weight", type=float, default=1.0, help="Sobel-gradient loss weight")
+    p.add_argument("--fft-weight", type=float, default=0.2, help="FFT amplitude loss weight")
+    p.add_argument(
         "--prior",
         choices=("membrane", "pushpull", "none"),
         default="membrane",
@@ -287,6 +295,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         gan_start=args.gan_start,
         w_adv=args.adv_weight,
+        hole_loss=args.hole_loss,
+        w_grad=args.grad_weight,
+        w_fft=args.fft_weight,
         prior=args.prior,
         init=args.init,
         loader_workers=args.loader_workers,

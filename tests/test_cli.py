@@ -277,3 +277,18 @@ def test_train_prior_option_reaches_the_weights(tmp_path):
     assert main([*args, "--max-steps", "1", "--device", "cpu", "--batch", "2", "--crop", "64"]) == 0
     net, _meta = load_weights(out / "weights.pt")
     assert net.config.prior == "pushpull"
+
+
+def test_train_loss_options_reach_the_run_config(tmp_path):
+    from inpaint_studio.backends.weights import load_weights
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo(photos / "a.png", size=(80, 80))
+    out = tmp_path / "run"
+    args = ["train", "--data", str(photos), "--out", str(out), "--hole-loss", "mse"]
+    args += ["--grad-weight", "0", "--fft-weight", "0.5", "--adv-weight", "0"]
+    assert main([*args, "--max-steps", "1", "--device", "cpu", "--batch", "2", "--crop", "64"]) == 0
+    _net, meta = load_weights(out / "weights.pt")
+    cfg = meta["train_config"]
+    assert (cfg["hole_loss"], cfg["w_grad"], cfg["w_fft"], cfg["w_adv"]) == ("mse", 0.0, 0.5, 0.0)

@@ -13,6 +13,12 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) ->
     return ((pred - target).abs() * weight).sum() / denom
 
 
+def masked_mse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over pixels where weight (N,1,H,W) is 1; images (N,3,H,W)."""
+    denom = weight.sum() * pred.shape[1] + 1e-6
+    return ((pred - target).square() * weight).sum() / denom
+
+
 def _sobel(x: torch.Tensor) -> torch.Tensor:
     """Per-channel Sobel gradients of (N,C,H,W) -> (N,2C,H,W)."""
     kx = torch.tensor([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=x.dtype, device=x.device) / 4

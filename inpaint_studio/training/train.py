@@ -46,6 +46,7 @@ class TrainConfig:
     base: int = 24
     blocks: int = 5
     prior: str = "membrane"  # the net predicts a residual over a smooth harmonic (membrane) fill
+    hole_loss: str = "l1"  # "l1" | "mse": the hole term; mse is what hole PSNR measures
     w_hole: float = 1.0
     w_known: float = 0.2
     w_grad: float = 1.0
@@ -90,6 +91,7 @@ def reconstruction_losses(
     hole_w = torch.nn.functional.max_pool2d(mask, 5, 1, 2)  # include the hole's rim
     return {
         "l1_hole": losses.masked_l1(pred, img, mask),
+        "mse_hole": losses.masked_mse(pred, img, mask),
         "l1_known": losses.masked_l1(pred, img, 1 - mask),
         "grad": losses.gradient_loss(comp, img, hole_w),
         "fft": losses.fft_loss(comp, img),
@@ -98,8 +100,9 @@ def reconstruction_losses(
 
 def reconstruction_loss(cfg: TrainConfig, vals: dict[str, torch.Tensor]) -> torch.Tensor:
     """Weighted sum of reconstruction_losses() with the weights of cfg (scalar tensor)."""
+    hole = vals["mse_hole"] if cfg.hole_loss == "mse" else vals["l1_hole"]
     return (
-        cfg.w_hole * vals["l1_hole"]
+        cfg.w_hole * hole
         + cfg.w_known * vals["l1_known"]
         + cfg.w_grad * vals["grad"]
         + cfg.w_fft * vals["fft"]
@@ -165,6 +168,8 @@ def _plot_losses(csv_path: Path, png_path: Path) -> None:
 
 def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     """Run training until the time budget or max_steps; returns the exported weights path."""
+    if cfg.hole_loss not in ("l1", "mse"):
+        raise ValueError(f"hole_loss must be 'l1' or 'mse', not {cfg.hole_loss!r}")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
@@ -224,6 +229,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         "elapsed_min",
         "lr",
         "l1_hole",
+        "mse_hole",
         "l1_known",
         "grad",
         "fft",

@@ -188,3 +188,19 @@ def test_batches_depend_on_seed_and_step_only(tmp_path, photos):
     messages: list[str] = []
     train(_config(tmp_path, max_steps=2, loader_workers=1), log=messages.append)
     assert any("loader workers=1" in m for m in messages)
+
+
+def test_hole_loss_mse_replaces_the_l1_hole_term():
+    """hole_loss="mse" weighs the mean squared hole error instead of the mean absolute one."""
+    img = torch.zeros(1, 3, 8, 8)
+    pred = img.clone()
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., :4, :] = 1
+    pred[..., :4, :] = 0.5  # every hole value off by 0.5; known pixels exact
+    vals = reconstruction_losses(pred, img, mask)
+    assert float(vals["l1_hole"]) == pytest.approx(0.5)
+    assert float(vals["mse_hole"]) == pytest.approx(0.25)
+    l1_cfg = TrainConfig(data="", out="", w_grad=0.0, w_fft=0.0)
+    mse_cfg = TrainConfig(data="", out="", w_grad=0.0, w_fft=0.0, hole_loss="mse")
+    assert float(reconstruction_loss(l1_cfg, vals)) == pytest.approx(0.5)
+    assert float(reconstruction_loss(mse_cfg, vals)) == pytest.approx(0.25)
