@@ -266,29 +266,26 @@ def test_train_with_a_missing_or_damaged_init_file_is_one_line(tmp_path, capsys,
     assert len(err) == 1 and "start.pt" in err[0] and "Traceback" not in err[0]
 
 
-def test_train_prior_option_reaches_the_weights(tmp_path):
+def _train_one_step(tmp_path, *options: str):
+    """`inpaint-studio train` for one step on one small photo; (network, meta) it wrote."""
     from inpaint_studio.backends.weights import load_weights
 
     photos = tmp_path / "photos"
     photos.mkdir()
     _photo(photos / "a.png", size=(80, 80))
     out = tmp_path / "run"
-    args = ["train", "--data", str(photos), "--out", str(out), "--prior", "pushpull"]
+    args = ["train", "--data", str(photos), "--out", str(out), *options]
     assert main([*args, "--max-steps", "1", "--device", "cpu", "--batch", "2", "--crop", "64"]) == 0
-    net, _meta = load_weights(out / "weights.pt")
+    return load_weights(out / "weights.pt")
+
+
+def test_train_prior_option_reaches_the_weights(tmp_path):
+    net, _meta = _train_one_step(tmp_path, "--prior", "pushpull")
     assert net.config.prior == "pushpull"
 
 
 def test_train_loss_options_reach_the_run_config(tmp_path):
-    from inpaint_studio.backends.weights import load_weights
-
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    _photo(photos / "a.png", size=(80, 80))
-    out = tmp_path / "run"
-    args = ["train", "--data", str(photos), "--out", str(out), "--hole-loss", "mse"]
-    args += ["--grad-weight", "0", "--fft-weight", "0.5", "--adv-weight", "0"]
-    assert main([*args, "--max-steps", "1", "--device", "cpu", "--batch", "2", "--crop", "64"]) == 0
-    _net, meta = load_weights(out / "weights.pt")
+    options = ["--hole-loss", "mse", "--grad-weight", "0", "--fft-weight", "0.5"]
+    _net, meta = _train_one_step(tmp_path, *options, "--adv-weight", "0")
     cfg = meta["train_config"]
     assert (cfg["hole_loss"], cfg["w_grad"], cfg["w_fft"], cfg["w_adv"]) == ("mse", 0.0, 0.5, 0.0)
