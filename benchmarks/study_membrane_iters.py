@@ -1,13 +1,15 @@
-"""How many relaxation steps the membrane prior needs: hole PSNR and time per schedule.
+"""How many relaxation steps the smooth priors need: hole PSNR and time per schedule.
 
 Run: .venv/bin/python benchmarks/study_membrane_iters.py --data data/train [--limit 20]
      [--schedules 0:0,8:8,16:8,32:8,64:8,32:16,32:4] [--seed 0] [--threads 1] [--write-docs]
 
-Each schedule is COARSE:FINE = Jacobi steps per coarse pyramid level : steps at full
-resolution of ``backends.ffc_net.pyramid_fill`` (0:0 is the plain push-pull fill; the
-shipped ``membrane_fill`` uses 32:8). Cases are the evaluation's (``make_case``, seed
-``--seed``, all four mask kinds) on whole photos, without the region pipeline. Tune on
-training photos (``data/train``), not on ``val``.
+Each schedule is COARSE:FINE[:STEPS[:MU]]: Jacobi steps per coarse pyramid level : steps at
+full resolution of ``backends.ffc_net.pyramid_fill`` (0:0 is the plain push-pull fill;
+``membrane_fill`` uses 32:8), then STEPS conjugate-gradient steps of
+``backends.ffc_net.tension_relax`` with curvature weight MU (default 1; ``tension_fill``
+uses 32:8:16:1). Cases are the evaluation's (``make_case``, seed ``--seed``, all four mask
+kinds) on whole photos, without the region pipeline. Tune on training photos
+(``data/train``), not on ``val``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,19 @@ import numpy as np  # noqa: E402
 KINDS = ("scratch", "thin", "medium", "thick")
 
 
+def _schedule(text: str) -> tuple[int, int, int, float]:
+    """'32:8' or '32:8:16' or '32:8:16:0.5' -> (coarse, fine, CG steps, mu)."""
+    parts = text.split(":")
+    coarse, fine = int(parts[0]), int(parts[1])
+    steps = int(parts[2]) if len(parts) > 2 else 0
+    mu = float(parts[3]) if len(parts) > 3 else 1.0
+    return coarse, fine, steps, mu
+
+
 def main() -> int:
     import torch
 
-    from inpaint_studio.backends.ffc_net import pyramid_fill
+    from inpaint_studio.backends.ffc_net import pyramid_fill, tension_relax
     from inpaint_studio.training.data import list_photos, read_rgb
     from inpaint_studio.training.evaluate import make_case, psnr
 
@@ -42,7 +53,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    schedules = [tuple(int(v) for v in s.split(":")) for s in args.schedules.split(",")]
+    schedules = [_schedule(s) for s in args.schedules.split(",")]
     scores = {(s, k): [] for s in schedules for k in KINDS}
     seconds = dict.fromkeys(schedules, 0.0)
     paths = list_photos(args.data)[: args.limit]
@@ -54,30 +65,33 @@ def main() -> int:
             img = torch.from_numpy(noisy).permute(2, 0, 1)[None].float() / 255
             known = torch.from_numpy((~hole).astype(np.float32))[None, None]
             with torch.inference_mode():
-                for coarse, fine in schedules:
+                for schedule in schedules:
+                    coarse, fine, steps, mu = schedule
                     start = time.perf_counter()
                     out = pyramid_fill(img * known, known, 12, coarse, fine)
-                    seconds[(coarse, fine)] += time.perf_counter() - start
+                    if steps:
+                        out = tension_relax(out, known, steps, mu)
+                    seconds[schedule] += time.perf_counter() - start
                     pixels = out[0].permute(1, 2, 0).mul(255).round().clamp(0, 255).byte().numpy()
-                    scores[((coarse, fine), kind)].append(psnr(pixels, truth, hole))
+                    scores[(schedule, kind)].append(psnr(pixels, truth, hole))
     cases = len(paths) * len(KINDS)
     rows = [
         [
-            f"{coarse}:{fine}",
-            *(f"{np.mean(scores[((coarse, fine), k)]):.2f}" for k in KINDS),
-            c.fmt_s(seconds[(coarse, fine)] / cases),
+            args.schedules.split(",")[i],
+            *(f"{np.mean(scores[(schedule, k)]):.2f}" for k in KINDS),
+            c.fmt_s(seconds[schedule] / cases),
         ]
-        for coarse, fine in schedules
+        for i, schedule in enumerate(schedules)
     ]
     body = "\n".join(
         [
             f"{len(paths)} photos of `{args.data}`, seed {args.seed}, whole photos, "
             f"{args.threads} torch thread(s). Hole PSNR (dB) per mask kind; time per fill.",
             "",
-            c.markdown_table(["coarse:fine steps", *KINDS, "time"], rows),
+            c.markdown_table(["coarse:fine[:CG steps[:mu]]", *KINDS, "time"], rows),
         ]
     )
-    c.report("study_membrane_iters", "Membrane prior: relaxation steps", body, args)
+    c.report("study_membrane_iters", "Smooth priors: relaxation steps", body, args)
     return 0
 
 
