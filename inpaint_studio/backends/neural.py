@@ -39,6 +39,16 @@ def is_available() -> tuple[bool, str]:
     return False, f"weights file {path} is missing"
 
 
+def _load_channels_last(weights: Path, device: str):
+    """(InpaintNet in channels_last memory format on device, meta dict) from a weights file."""
+    import torch
+
+    from inpaint_studio.backends.weights import load_weights
+
+    net, meta = load_weights(weights, device)
+    return net.to(memory_format=torch.channels_last), meta
+
+
 class NeuralInpainter:
     """Our network on CPU (bf16 where supported) or CUDA (bf16/fp16 autocast)."""
 
@@ -57,14 +67,13 @@ class NeuralInpainter:
         import torch
 
         from inpaint_studio.backends.base import resolve_device
-        from inpaint_studio.backends.torch_utils import pick_precision, short_reason
-        from inpaint_studio.backends.weights import load_weights
+        from inpaint_studio.backends.torch_utils import off_thread, pick_precision, short_reason
 
         if not self.weights.is_file():
             raise BackendUnavailable(f"Model weights not found: {self.weights}")
         self.device = resolve_device(device)
         try:
-            net, self.meta = load_weights(self.weights, self.device)
+            net, self.meta = off_thread(_load_channels_last, self.weights, self.device)
         except (MemoryError, torch.cuda.OutOfMemoryError) as exc:
             raise OutOfMemory(
                 f"Not enough memory to load the built-in model on {self.device}."
@@ -76,7 +85,7 @@ class NeuralInpainter:
                 f"Cannot load model weights {self.weights.name}: the file is damaged or not an "
                 f"Inpaint Studio weights file ({short_reason(exc)})"
             ) from exc
-        self.net = net.to(memory_format=torch.channels_last)
+        self.net = net
         self.precision = pick_precision(self.device, self.requested_precision)
 
     def inpaint(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from inpaint_studio.errors import BackendError, OutOfMemory
+
+T = TypeVar("T")
 
 
 def cpu_supports_bf16() -> bool:
@@ -29,6 +34,18 @@ def cpu_bf16_is_fast(cpuinfo: str = "/proc/cpuinfo") -> bool:
     except OSError:
         return cpu_supports_bf16()
     return "amx_bf16" in flags.split() and cpu_supports_bf16()
+
+
+def off_thread(fn: Callable[..., T], *args) -> T:
+    """fn(*args) on a short-lived thread; its result, or its exception re-raised here.
+
+    For loading models: the OpenMP team torch starts for the loading work ends with that
+    thread. Left on a caller that then waits while fills run on another thread, it made
+    every fill about 1.5x slower on 2-core CPUs (more OpenMP threads than cores make
+    GNU OpenMP sleep between the prior's many small parallel regions: docs/benchmarks.md).
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inpaint-load") as pool:
+        return pool.submit(fn, *args).result()
 
 
 def pick_precision(device: str, requested: str = "auto") -> str:

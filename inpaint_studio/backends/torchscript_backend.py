@@ -73,13 +73,13 @@ class TorchScriptInpainter:
         import torch
 
         from inpaint_studio.backends.base import resolve_device
-        from inpaint_studio.backends.torch_utils import short_reason
+        from inpaint_studio.backends.torch_utils import off_thread, short_reason
 
         if not self.path.is_file():
             raise BackendUnavailable(f"Model file not found: {self.path}")
         self.device = resolve_device(device)
         try:
-            model = torch.jit.load(str(self.path), map_location=self.device)
+            model = off_thread(torch.jit.load, str(self.path), self.device)
         except Exception as exc:  # noqa: BLE001 - any failure is a bad model file
             why = _load_hint(self.path) or short_reason(exc)
             raise BackendError(

@@ -303,3 +303,15 @@ def test_prior_network_starts_near_its_prior(prior):
     assert float((out - smooth).abs().max()) < 0.1  # a small residual on top of the prior
     with pytest.raises(ValueError):
         InpaintNet(NetConfig(prior="telepathy"))
+
+
+def test_off_thread_runs_elsewhere_and_reraises():
+    """Models load on a short-lived thread (torch's OpenMP team for the load ends with it)."""
+    import threading
+
+    from inpaint_studio.backends.torch_utils import off_thread
+
+    assert off_thread(threading.get_ident) != threading.get_ident()
+    assert off_thread(pow, 2, 5) == 32
+    with pytest.raises(ValueError, match="bad weights"):
+        off_thread(lambda: (_ for _ in ()).throw(ValueError("bad weights")))
