@@ -69,9 +69,9 @@ def load_model(device: str = "cpu", threads: int = 0) -> tuple[TimedInpainter, f
     """Load "ours" (torch threads: 0 = torch's default) and fill one 512x512 scratch, both on
     the fill thread like the editor's worker; (timed inpainter, load s, warm-up fill s).
 
-    All torch work stays on one thread: a model loaded on the main thread and run on another
-    filled 1.4-2x slower on the 2-core AMD EPYC (each thread that runs parallel torch ops
-    gets its own OpenMP team, and the teams then compete for the two cores)."""
+    Before models loaded on a short-lived thread of their own (`torch_utils.off_thread`), a
+    model loaded on the main thread and run on another filled 1.4-2x slower on 2-core AMD
+    EPYCs; loading on the fill thread is kept so older numbers stay comparable."""
     return on_worker(_load_model, device, threads)
 
 

@@ -26,14 +26,22 @@ def cpu_supports_bf16() -> bool:
 
 def cpu_bf16_is_fast(cpuinfo: str = "/proc/cpuinfo") -> bool:
     """True when bf16 autocast speeds this CPU up: it has AMX tiles (Linux cpuinfo flag
-    amx_bf16). AVX512-BF16 alone was measured slower than fp32 for our net (0.42 vs 0.29 s
-    at 512x512, docs/benchmarks.md); without /proc/cpuinfo, native bf16 support decides."""
+    amx_bf16), or it is an AMD CPU with AVX512-BF16 (Zen 4 and later). Measured for our net
+    at 512x512 (benchmarks/bench_model_speed.py): 2-core AMD EPYC with AVX512-BF16 0.22-0.24 s
+    bf16 vs 0.32-0.33 s fp32; 2-core Intel Xeon with AVX512-BF16 but no AMX 0.37-0.42 s bf16 vs
+    0.29-0.31 s fp32. Without /proc/cpuinfo, native bf16 support decides."""
     try:
         with open(cpuinfo, encoding="utf-8") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
+            lines = f.read().splitlines()
     except OSError:
         return cpu_supports_bf16()
-    return "amx_bf16" in flags.split() and cpu_supports_bf16()
+    first = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        first.setdefault(key.strip(), value.strip())
+    flags = set(first.get("flags", "").split())
+    amd_bf16 = first.get("vendor_id") == "AuthenticAMD" and "avx512_bf16" in flags
+    return ("amx_bf16" in flags or amd_bf16) and cpu_supports_bf16()
 
 
 def off_thread(fn: Callable[..., T], *args) -> T:
@@ -49,7 +57,7 @@ def off_thread(fn: Callable[..., T], *args) -> T:
 
 
 def pick_precision(device: str, requested: str = "auto") -> str:
-    """ "bf16" | "fp16" | "fp32" for device: auto = bf16 on CUDA and on AMX CPUs, else fp32."""
+    """ "bf16" | "fp16" | "fp32" for device: auto = bf16 on CUDA and where `cpu_bf16_is_fast`."""
     if requested != "auto":
         return requested
     if device == "cuda":

@@ -2,7 +2,8 @@
 
 Writes RUN/checkpoint.pt (generator, EMA, discriminator, optimisers, step, elapsed time),
 RUN/log.csv, RUN/loss.png and RUN/weights.pt (the EMA generator in fp16, the shipping
-format). Works on CPU (bf16 autocast on CPUs with AMX, else fp32) and CUDA (bf16 autocast).
+format). Works on CPU (bf16 autocast where `cpu_bf16_is_fast`: AMX, or AMD with
+AVX512-BF16; else fp32) and CUDA (bf16 autocast).
 """
 
 from __future__ import annotations

@@ -127,14 +127,22 @@ def test_cpu_bf16_agrees_with_fp32(tiny_weights):
     assert diff.mean() < 1.0 and diff.max() <= 4
 
 
-def test_bf16_counts_as_fast_only_with_amx(tmp_path, monkeypatch):
+def test_bf16_counts_as_fast_with_amx_or_on_amd(tmp_path, monkeypatch):
     monkeypatch.setattr(torch_utils, "cpu_supports_bf16", lambda: True)
-    avx512 = tmp_path / "avx512"
-    avx512.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16\n")
-    amx = tmp_path / "amx"
-    amx.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_bf16 amx_tile\n")
-    assert not torch_utils.cpu_bf16_is_fast(str(avx512))
-    assert torch_utils.cpu_bf16_is_fast(str(amx))
+
+    def cpu(name: str, vendor: str, flags: str) -> str:
+        path = tmp_path / name
+        path.write_text(f"processor\t: 0\nvendor_id\t: {vendor}\nflags\t\t: {flags}\n")
+        return str(path)
+
+    intel_avx512 = cpu("intel", "GenuineIntel", "fpu avx2 avx512f avx512_bf16")
+    amd_avx512 = cpu("amd", "AuthenticAMD", "fpu avx2 avx512f avx512_bf16")
+    amd_avx2 = cpu("amd2", "AuthenticAMD", "fpu avx2")
+    amx = cpu("amx", "GenuineIntel", "fpu avx512f avx512_bf16 amx_bf16 amx_tile")
+    assert not torch_utils.cpu_bf16_is_fast(intel_avx512)
+    assert torch_utils.cpu_bf16_is_fast(amd_avx512)
+    assert not torch_utils.cpu_bf16_is_fast(amd_avx2)
+    assert torch_utils.cpu_bf16_is_fast(amx)
     assert torch_utils.cpu_bf16_is_fast(str(tmp_path / "missing"))  # falls back to support
     monkeypatch.setattr(torch_utils, "cpu_supports_bf16", lambda: False)
     assert not torch_utils.cpu_bf16_is_fast(str(amx))
