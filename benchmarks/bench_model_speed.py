@@ -58,6 +58,7 @@ def _time_prior(name: str, image, mask, repeats: int) -> float:
     from inpaint_studio.backends.torch_utils import to_tensors
 
     img, m, _size = to_tensors(image, mask, "cpu", 8)
+    img, m = img.contiguous(), m.contiguous()  # plain NCHW, as InpaintNet.forward hands it over
     with torch.inference_mode():
         return _time(lambda: PRIORS[name](img * (1 - m), 1 - m), repeats)
 
