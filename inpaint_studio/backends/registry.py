@@ -5,6 +5,7 @@ skipped while their module does not exist:
 
 - ``backends.neural``: our network, registered as ``INFO.name`` ("ours") with
   ``NeuralInpainter`` as factory and ``is_available()`` as check.
+- ``backends.blend_backend``: "blend", our network mixed with PatchMatch (needs both).
 - ``backends.torchscript_backend``: ``discover()`` -> ``[(name, info, factory, is_available)]``
   for TorchScript files ("lama", "torchscript:/path/file.pt"); ``create("torchscript:PATH")``
   for an unregistered path goes to ``create_from_path(PATH)``.
@@ -36,6 +37,7 @@ TORCHSCRIPT_PREFIX = "torchscript:"
 
 _NEURAL_MODULE = "inpaint_studio.backends.neural"
 _TORCHSCRIPT_MODULE = "inpaint_studio.backends.torchscript_backend"
+_BLEND_MODULE = "inpaint_studio.backends.blend_backend"
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ def _load_plugins() -> None:
             )
         except AttributeError:
             logger.warning("%s lacks INFO or NeuralInpainter", _NEURAL_MODULE, exc_info=True)
+        blend = _optional_module(_BLEND_MODULE)
+        if blend is not None:
+            register(
+                blend.INFO.name, blend.BlendInpainter, blend.INFO, blend.is_available, _plugin=True
+            )
     torchscript = _optional_module(_TORCHSCRIPT_MODULE)
     if torchscript is not None and hasattr(torchscript, "discover"):
         try:
