@@ -53,7 +53,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    schedules = [_schedule(s) for s in args.schedules.split(",")]
+    labels = args.schedules.split(",")
+    schedules = [_schedule(s) for s in labels]
     scores = {(s, k): [] for s in schedules for k in KINDS}
     seconds = dict.fromkeys(schedules, 0.0)
     paths = list_photos(args.data)[: args.limit]
@@ -77,11 +78,11 @@ def main() -> int:
     cases = len(paths) * len(KINDS)
     rows = [
         [
-            args.schedules.split(",")[i],
+            label,
             *(f"{np.mean(scores[(schedule, k)]):.2f}" for k in KINDS),
             c.fmt_s(seconds[schedule] / cases),
         ]
-        for i, schedule in enumerate(schedules)
+        for label, schedule in zip(labels, schedules, strict=True)
     ]
     body = "\n".join(
         [

@@ -106,10 +106,18 @@ class FFCResBlock(nn.Module):
         return xl + yl, xg + yg
 
 
+def _neighbour_sum(x: torch.Tensor) -> torch.Tensor:
+    """Sum of the 4 neighbours of every pixel of (N,C,H,W), edges replicated (a new tensor)."""
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    s = p[..., :-2, 1:-1] + p[..., 2:, 1:-1]
+    s += p[..., 1:-1, :-2]
+    s += p[..., 1:-1, 2:]
+    return s
+
+
 def _neighbour_mean(x: torch.Tensor) -> torch.Tensor:
     """Mean of the 4 neighbours of every pixel of (N,C,H,W), edges replicated."""
-    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
-    return (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]) * 0.25
+    return _neighbour_sum(x).mul_(0.25)
 
 
 def pyramid_fill(
@@ -175,11 +183,7 @@ TENSION_STEPS = 16
 
 def _laplace(u: torch.Tensor) -> torch.Tensor:
     """Minus the 4-neighbour Laplacian of (N,C,H,W), edges mirrored (a symmetric PSD operator)."""
-    p = F.pad(u, (1, 1, 1, 1), mode="replicate")
-    s = p[..., :-2, 1:-1] + p[..., 2:, 1:-1]
-    s += p[..., 1:-1, :-2]
-    s += p[..., 1:-1, 2:]
-    return s.mul_(-1).add_(u, alpha=4)
+    return _neighbour_sum(u).mul_(-1).add_(u, alpha=4)
 
 
 def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

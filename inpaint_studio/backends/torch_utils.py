@@ -32,15 +32,13 @@ def cpu_bf16_is_fast(cpuinfo: str = "/proc/cpuinfo") -> bool:
     0.29-0.31 s fp32. Without /proc/cpuinfo, native bf16 support decides."""
     try:
         with open(cpuinfo, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+            first_cpu = f.read().split("\n\n", 1)[0]
     except OSError:
         return cpu_supports_bf16()
-    first = {}
-    for line in lines:
-        key, _, value = line.partition(":")
-        first.setdefault(key.strip(), value.strip())
-    flags = set(first.get("flags", "").split())
-    amd_bf16 = first.get("vendor_id") == "AuthenticAMD" and "avx512_bf16" in flags
+    fields = dict(line.split(":", 1) for line in first_cpu.splitlines() if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    amd_bf16 = fields.get("vendor_id") == "AuthenticAMD" and "avx512_bf16" in flags
     return ("amx_bf16" in flags or amd_bf16) and cpu_supports_bf16()
 
 
