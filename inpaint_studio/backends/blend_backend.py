@@ -1,4 +1,4 @@
-"""Our model blended with PatchMatch: slower, better on large holes, a little texture."""
+"""Our model blended with PatchMatch: as accurate, a little texture in large holes, slower."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ PATCHMATCH_WEIGHT = 0.25  # chosen on held-out training photos (resources/models
 INFO = BackendInfo(
     name="blend",
     title="Built-in + PatchMatch blend",
-    description="3:1 blend of the built-in model and PatchMatch: better on large holes, a "
-    "little texture, several times slower (PatchMatch runs on the CPU).",
+    description="3:1 blend of the built-in model and PatchMatch: a little texture in large "
+    "holes, several times slower (PatchMatch runs on the CPU).",
     pad_multiple=1,
     working_size=neural.INFO.working_size,
     supports_cuda=neural.INFO.supports_cuda,

@@ -197,7 +197,7 @@ def tension_relax(
     """(N,3,H,W) fill in [0,1], (N,1,H,W) known {0,1} -> (N,3,H,W): `steps` conjugate-gradient
     steps on the hole towards the minimum of |grad u|^2 + mu |laplace u|^2, known pixels held,
     per-image and per-channel step sizes, clamped to [0, 1]. fp32 without autocast; updates
-    in place (1.5x faster than fresh tensors per op at 512x512)."""
+    in place (fresh tensors per op were slower)."""
     with torch.autocast(device_type=fill.device.type, enabled=False):
         u = fill.float().clone()
         hole = 1 - known.float()
@@ -227,7 +227,8 @@ def tension_fill(rgb: torch.Tensor, known: torch.Tensor, levels: int = 12) -> to
     curvature term carries the slope of the rim into the hole for about a pixel before the
     membrane takes over, so scratches a few pixels wide meet their sides smoothly instead of
     with a kink. Known pixels kept; fixed loop counts, so it traces to TorchScript like the
-    other priors. About 1.7x the cost of `membrane_fill` (0.066 vs 0.038 s at 512x512).
+    other priors. About 2x the cost of `membrane_fill` (0.039 vs 0.020 s at 512x512 on a
+    2-core AMD EPYC: benchmarks/bench_model_speed.py).
     """
     return tension_relax(membrane_fill(rgb, known, levels), known)
 

@@ -47,8 +47,9 @@ def off_thread(fn: Callable[..., T], *args) -> T:
 
     For loading models: the OpenMP team torch starts for the loading work ends with that
     thread. Left on a caller that then waits while fills run on another thread, it made
-    every fill about 1.5x slower on 2-core CPUs (more OpenMP threads than cores make
-    GNU OpenMP sleep between the prior's many small parallel regions: docs/benchmarks.md).
+    every fill 1.4-1.7x slower on 2-core CPUs (benchmarks/bench_load_thread.py; likely
+    because more OpenMP threads than cores make GNU OpenMP sleep between the prior's many
+    small parallel regions: docs/benchmarks.md).
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inpaint-load") as pool:
         return pool.submit(fn, *args).result()
