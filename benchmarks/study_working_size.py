@@ -1,16 +1,18 @@
 """Quality and cost of our model's working size on big photos (the crop strategy's trigger).
 
 Run: .venv/bin/python benchmarks/study_working_size.py --data ../shared/data/val
-     [--limit 20] [--scale 4] [--sizes 256,384,512,768,full] [--seed 0] [--write-docs]
+     [--limit 20] [--scale 1.5,4] [--sizes 256,384,512,512/384,full] [--seed 0] [--write-docs]
 
-Photos are upscaled ``--scale`` times (bicubic) to stand in for big scans; masks are the
+Photos are upscaled by each ``--scale`` factor (bicubic) to stand in for big scans; masks are the
 evaluation's (``training.evaluate.make_case`` at the photo's own size, seed ``--seed``,
 upscaled nearest-neighbour so the holes grow with the photo) plus the fill-scaling
 benchmark's sparse 1% mask (four scratches and two blotches). The hole is filled with noise
 as in ``inpaint-studio evaluate``. Every case runs through ``core.pipeline.inpaint_image``
 ("crop") with the backend's ``working_size`` replaced by each value of ``--sizes``
-("full" = no downscaling). Reported per mask kind and size: hole PSNR, gradient ratio (see
-the evaluation), model input megapixels and seconds per photo.
+("full" = no downscaling; "512/384" = windows up to 512 px at full resolution, bigger ones
+downscaled to 384 px, ``BackendInfo.scaled_size``). Reported per photo size, mask kind and
+working size: hole PSNR, gradient ratio (see the evaluation), model input megapixels and
+seconds per photo.
 """
 
 from __future__ import annotations
@@ -32,23 +34,32 @@ from bench_fill_scaling import TimedInpainter  # noqa: E402
 SPARSE = "sparse 1%"
 
 
-def big_cases(truth: np.ndarray, kinds: list[str], seed: int, index: int, scale: int):
+def big_cases(truth: np.ndarray, kinds: list[str], seed: int, index: int, scale: float):
     """Yield (kind, big truth, big noisy input, big mask) for one photo."""
     from inpaint_studio.training.evaluate import make_case
 
     h, w = truth.shape[:2]
-    big = cv2.resize(truth, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)
+    bw, bh = round(w * scale), round(h * scale)
+    big = cv2.resize(truth, (bw, bh), interpolation=cv2.INTER_CUBIC)
     rng = np.random.default_rng([seed, index, 99])
     for kind in kinds:
         if kind == SPARSE:
-            mask = c.scratch_mask(w * scale, h * scale, 0.01)
+            mask = c.scratch_mask(bw, bh, 0.01)
         else:
             _noisy, small = make_case(truth, kind, seed, index)
-            mask = cv2.resize(small, (w * scale, h * scale), interpolation=cv2.INTER_NEAREST)
+            mask = cv2.resize(small, (bw, bh), interpolation=cv2.INTER_NEAREST)
         noisy = big.copy()
         hole = mask != 0
         noisy[hole] = rng.integers(0, 256, (int(hole.sum()), 3), dtype=np.uint8)
         yield kind, big, noisy, mask
+
+
+def _size_fields(size: str) -> dict:
+    """ "512" / "512/384" (working size / size downscaled windows go to) / "full" -> fields."""
+    if size == "full":
+        return {"working_size": None, "scaled_size": None}
+    working, _, scaled = size.partition("/")
+    return {"working_size": int(working), "scaled_size": int(scaled) if scaled else None}
 
 
 def main() -> int:
@@ -56,7 +67,7 @@ def main() -> int:
     c.add_common_args(parser)
     parser.add_argument("--data", required=True, help="folder of held-out photos (val)")
     parser.add_argument("--limit", type=int, default=20, help="photos used (first N, sorted)")
-    parser.add_argument("--scale", type=int, default=4, help="upscale factor of the photos")
+    parser.add_argument("--scale", default="4", help="upscale factors of the photos (1.5,4)")
     parser.add_argument("--sizes", default="256,384,512,768,full")
     parser.add_argument("--kinds", default=f"thin,medium,thick,{SPARSE}")
     parser.add_argument("--seed", type=int, default=0)
@@ -67,7 +78,7 @@ def main() -> int:
     from inpaint_studio.training.data import list_photos, read_rgb
     from inpaint_studio.training.evaluate import gradient_ratio, psnr
 
-    sizes = [None if s.strip() == "full" else int(s) for s in args.sizes.split(",")]
+    sizes = [s.strip() for s in args.sizes.split(",")]
     kinds = [k.strip() for k in args.kinds.split(",")]
     model = registry.create("ours")
     model.load("cpu")
@@ -75,45 +86,52 @@ def main() -> int:
     warm[20:40, 20:40] = 255
     inpaint_image(np.full((64, 64, 3), 128, np.uint8), warm, model)
 
-    results: dict[tuple[str, int | None], list[tuple[float, float, float, float]]] = {}
+    scales = [float(v) for v in args.scale.split(",")]
+    results: dict[tuple[float, str, str], list[tuple[float, float, float, float]]] = {}
     photos = list_photos(args.data)[: args.limit]
     for index, path in enumerate(photos):
         truth = read_rgb(path)
         if index == 0:
             h, w = truth.shape[:2]
-        for kind, big, noisy, mask in big_cases(truth, kinds, args.seed, index, args.scale):
-            hole = mask != 0
-            for size in sizes:
-                sized = TimedInpainter(model)  # counts the model input pixels
-                sized.info = dataclasses.replace(model.info, working_size=size)
-                start = time.perf_counter()
-                out = inpaint_image(noisy, mask, sized)
-                seconds = time.perf_counter() - start
-                row = (psnr(out, big, hole), gradient_ratio(out, big, hole), sized.pixels, seconds)
-                results.setdefault((kind, size), []).append(row)
+        for scale in scales:
+            for kind, big, noisy, mask in big_cases(truth, kinds, args.seed, index, scale):
+                hole = mask != 0
+                for size in sizes:
+                    sized = TimedInpainter(model)  # counts the model input pixels
+                    sized.info = dataclasses.replace(model.info, **_size_fields(size))
+                    start = time.perf_counter()
+                    out = inpaint_image(noisy, mask, sized)
+                    seconds = time.perf_counter() - start
+                    row = (psnr(out, big, hole), gradient_ratio(out, big, hole))
+                    row += (sized.pixels, seconds)
+                    results.setdefault((scale, kind, size), []).append(row)
         print(f"{index + 1}/{len(photos)} {path.name}", file=sys.stderr, flush=True)
 
     rows = []
-    for kind in kinds:
-        for size in sizes:
-            vals = np.array(results[(kind, size)])
-            rows.append(
-                [
-                    kind,
-                    "full" if size is None else size,
-                    f"{vals[:, 0].mean():.2f}",
-                    f"{vals[:, 1].mean():.3f}",
-                    f"{vals[:, 2].mean() / 1e6:.2f}",
-                    f"{vals[:, 3].mean():.2f}",
-                ]
-            )
-    header = ["mask", "working size", "hole PSNR (dB)", "grad ratio", "model input (MP)", "s/photo"]
+    for scale in scales:
+        for kind in kinds:
+            for size in sizes:
+                vals = np.array(results[(scale, kind, size)])
+                rows.append(
+                    [
+                        f"{round(w * scale)}x{round(h * scale)} ({scale:g}x)",
+                        kind,
+                        size,
+                        f"{vals[:, 0].mean():.2f}",
+                        f"{vals[:, 1].mean():.3f}",
+                        f"{vals[:, 2].mean() / 1e6:.2f}",
+                        f"{vals[:, 3].mean():.2f}",
+                    ]
+                )
+    header = ["photo", "mask", "working size", "hole PSNR (dB)", "grad ratio"]
+    header += ["model input (MP)", "s/photo"]
     body = "\n".join(
         [
             f"{len(photos)} photos of `{args.data}` (first by name, e.g. {w}x{h}) upscaled "
-            f"{args.scale}x to about {w * args.scale}x{h * args.scale}; evaluation masks "
-            f"(seed {args.seed}) upscaled with them, plus the fill-scaling benchmark's sparse "
-            "1% mask; our model through the crop strategy with each working size.",
+            f"by each `--scale` factor; evaluation masks (seed {args.seed}) upscaled with "
+            "them, plus the fill-scaling benchmark's sparse 1% mask; our model through the "
+            "crop strategy with each working size (`W/S`: windows up to W px run at full "
+            "resolution, bigger ones are downscaled to S px).",
             "",
             c.markdown_table(header, rows),
         ]

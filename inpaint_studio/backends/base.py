@@ -17,6 +17,8 @@ class BackendInfo:
     description: str
     pad_multiple: int = 1
     working_size: int | None = None  # longest crop side the backend works best at
+    # longest side a window bigger than working_size is downscaled to (None: working_size)
+    scaled_size: int | None = None
     supports_cuda: bool = False
     neural: bool = False
 

@@ -52,6 +52,7 @@ def inpaint_image(
         image_size=(width, height),
         strategy=strategy,
         working_size=info.working_size,
+        scaled_size=info.scaled_size,
         pad_multiple=max(1, int(info.pad_multiple)),
         max_crop_pixels=max_crop_pixels,
     )

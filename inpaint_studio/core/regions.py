@@ -9,8 +9,9 @@ Strategies and when they scale (``working_size`` comes from the backend's ``Back
   about a quarter of the window) and never less than ``hole + 2 * min_margin``. Windows are
   rounded up to ``pad_multiple``, shifted inward (not clipped) at image borders so they keep
   their size, and windows that overlap are merged into one region. Trigger: a window whose
-  longest side is greater than ``working_size`` is downscaled to ``working_size``; with
-  ``working_size=None`` windows run at full resolution.
+  longest side is greater than ``working_size`` is downscaled to ``scaled_size`` (default
+  and upper bound: ``working_size``); with ``working_size=None`` windows run at full
+  resolution.
 - ``"resize"``: one region = the whole image. Trigger: downscaled so its longest side is
   ``working_size`` when the image's longest side is greater than ``working_size``.
 - ``"whole"``: one region = the whole image at full resolution.
@@ -149,6 +150,7 @@ def plan_regions(
     image_size: tuple[int, int] | None = None,
     strategy: str = "crop",
     working_size: int | None = None,
+    scaled_size: int | None = None,
     margin_ratio: float = 1.0,
     min_margin: int = 64,
     pad_multiple: int = 8,
@@ -225,7 +227,7 @@ def plan_regions(
         scale = 1.0
         longest = max(crop.w, crop.h)
         if working_size is not None and longest > working_size:
-            scale = working_size / longest
+            scale = min(working_size, scaled_size or working_size) / longest
         scale = _limit_scale(crop.w, crop.h, scale, max_crop_pixels)
         regions.append(
             Region(crop=crop, hole=holes[i], scale=scale, labels=tuple(sorted(members[i])))

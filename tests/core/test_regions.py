@@ -137,6 +137,22 @@ def test_crop_scale_follows_working_size():
     assert small[0].scale == 1.0 and not small[0].scaled
 
 
+def test_scaled_size_only_changes_windows_that_are_downscaled():
+    big = _mask(2000, 2000, (500, 500, 600, 300))
+    (r,) = plan_regions(big, working_size=512, scaled_size=384)
+    assert max(r.input_size) == 384
+    # a window that fits the working size still runs at full resolution
+    (fits,) = plan_regions(_mask(2000, 2000, (500, 500, 200, 150)), working_size=512)
+    assert max(fits.crop.w, fits.crop.h) > 384 and not fits.scaled
+    (same,) = plan_regions(
+        _mask(2000, 2000, (500, 500, 200, 150)), working_size=512, scaled_size=384
+    )
+    assert same == fits
+    # a scaled size above the working size never enlarges the model input
+    (capped,) = plan_regions(big, working_size=512, scaled_size=1024)
+    assert max(capped.input_size) == 512
+
+
 def test_resize_and_whole_strategies():
     mask = _mask(1200, 1600, (100, 100, 20, 20), (1400, 1000, 30, 30))
     (resize,) = plan_regions(mask, strategy="resize", working_size=800)
