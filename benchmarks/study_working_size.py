@@ -70,15 +70,25 @@ def main() -> int:
     parser.add_argument("--scale", default="4", help="upscale factors of the photos (1.5,4)")
     parser.add_argument("--sizes", default="256,384,512,768,full")
     parser.add_argument("--kinds", default=f"thin,medium,thick,{SPARSE}")
+    parser.add_argument(
+        "--min-width",
+        default=None,
+        help="smallest model-space hole widths (px) to compare, e.g. 0,16,32,inf "
+        "(0: never tile; inf: thin holes at full resolution; default: the planner's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     from inpaint_studio.backends import registry
     from inpaint_studio.core.pipeline import inpaint_image
+    from inpaint_studio.core.regions import DEFAULT_MIN_HOLE_WIDTH
     from inpaint_studio.training.data import list_photos, read_rgb
     from inpaint_studio.training.evaluate import gradient_ratio, psnr
 
-    sizes = [s.strip() for s in args.sizes.split(",")]
+    tiling = [DEFAULT_MIN_HOLE_WIDTH]
+    if args.min_width:
+        tiling = [float(v) for v in args.min_width.split(",")]
+    configs = [(s.strip(), t) for s in args.sizes.split(",") for t in tiling]
     kinds = [k.strip() for k in args.kinds.split(",")]
     model = registry.create("ours")
     model.load("cpu")
@@ -87,7 +97,7 @@ def main() -> int:
     inpaint_image(np.full((64, 64, 3), 128, np.uint8), warm, model)
 
     scales = [float(v) for v in args.scale.split(",")]
-    results: dict[tuple[float, str, str], list[tuple[float, float, float, float]]] = {}
+    results: dict[tuple, list[tuple[float, float, float, float]]] = {}
     photos = list_photos(args.data)[: args.limit]
     for index, path in enumerate(photos):
         truth = read_rgb(path)
@@ -96,27 +106,28 @@ def main() -> int:
         for scale in scales:
             for kind, big, noisy, mask in big_cases(truth, kinds, args.seed, index, scale):
                 hole = mask != 0
-                for size in sizes:
+                for config in configs:
+                    size, min_width = config
                     sized = TimedInpainter(model)  # counts the model input pixels
                     sized.info = dataclasses.replace(model.info, **_size_fields(size))
                     start = time.perf_counter()
-                    out = inpaint_image(noisy, mask, sized)
+                    out = inpaint_image(noisy, mask, sized, min_hole_width=min_width)
                     seconds = time.perf_counter() - start
                     row = (psnr(out, big, hole), gradient_ratio(out, big, hole))
                     row += (sized.pixels, seconds)
-                    results.setdefault((scale, kind, size), []).append(row)
+                    results.setdefault((scale, kind, config), []).append(row)
         print(f"{index + 1}/{len(photos)} {path.name}", file=sys.stderr, flush=True)
 
     rows = []
     for scale in scales:
         for kind in kinds:
-            for size in sizes:
-                vals = np.array(results[(scale, kind, size)])
+            for config in configs:
+                vals = np.array(results[(scale, kind, config)])
                 rows.append(
                     [
                         f"{round(w * scale)}x{round(h * scale)} ({scale:g}x)",
                         kind,
-                        size,
+                        config[0] if len(tiling) == 1 else f"{config[0]}, min width {config[1]:g}",
                         f"{vals[:, 0].mean():.2f}",
                         f"{vals[:, 1].mean():.3f}",
                         f"{vals[:, 2].mean() / 1e6:.2f}",

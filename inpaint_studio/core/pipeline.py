@@ -13,6 +13,7 @@ import numpy as np
 from inpaint_studio.core.regions import (
     DEFAULT_FEATHER,
     DEFAULT_MAX_CROP_PIXELS,
+    DEFAULT_MIN_HOLE_WIDTH,
     check_inputs,
     inpaint_region,
     plan_regions,
@@ -36,13 +37,15 @@ def inpaint_image(
     cancelled: Callable[[], bool] | None = None,
     feather: int = DEFAULT_FEATHER,
     max_crop_pixels: int = DEFAULT_MAX_CROP_PIXELS,
+    min_hole_width: float = DEFAULT_MIN_HOLE_WIDTH,
 ) -> np.ndarray:
     """(H,W,3) uint8 RGB + (H,W) uint8 mask (non-zero = fill) -> new (H,W,3) uint8.
 
     ``inpainter`` is a loaded ``backends.base.Inpainter``; its ``info.working_size`` and
     ``info.pad_multiple`` drive the plan. ``progress(done, total)`` is called after each
-    region (done = 1..total); ``cancelled()`` is polled before each region and a True
-    answer raises ``Cancelled``. Pixels outside the mask are bit-exact copies of ``image``.
+    model call (one per region, or per tile of a tiled region; done = 1..total);
+    ``cancelled()`` is polled before each call and a True answer raises ``Cancelled``.
+    Pixels outside the mask are bit-exact copies of ``image``.
     """
     check_inputs(image, mask)
     info = inpainter.info
@@ -55,13 +58,24 @@ def inpaint_image(
         scaled_size=info.scaled_size,
         pad_multiple=max(1, int(info.pad_multiple)),
         max_crop_pixels=max_crop_pixels,
+        min_hole_width=min_hole_width,
     )
     out = image.copy()  # an empty mask plans no region: the copy is the answer
-    total = len(regions)
-    for done, region in enumerate(regions, start=1):
+    total = sum(region.calls for region in regions)
+    calls = 0
+
+    def before_call() -> None:
+        nonlocal calls
+        if calls and progress is not None:
+            progress(calls, total)
         if cancelled is not None and cancelled():
             raise Cancelled("Inpainting was cancelled.")
-        inpaint_region(out, image, mask, inpainter.inpaint, region, feather=feather)
-        if progress is not None:
-            progress(done, total)
+        calls += 1
+
+    for region in regions:
+        inpaint_region(
+            out, image, mask, inpainter.inpaint, region, feather=feather, before_call=before_call
+        )
+    if total and progress is not None:
+        progress(total, total)
     return out

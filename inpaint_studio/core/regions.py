@@ -11,7 +11,14 @@ Strategies and when they scale (``working_size`` comes from the backend's ``Back
   their size, and windows that overlap are merged into one region. Trigger: a window whose
   longest side is greater than ``working_size`` is downscaled to ``scaled_size`` (default
   and upper bound: ``working_size``); with ``working_size=None`` windows run at full
-  resolution.
+  resolution. Exception, thin damage: holes are not handed to the model narrower than
+  ``min_hole_width`` model px (default 32; width = twice the largest inscribed radius) unless
+  they are that thin at full resolution. A region whose downscale would make its holes
+  narrower is filled in tiles at the scale ``min(1, min_hole_width / width)`` instead: grid
+  cells over the holes, each cell's hole bbox read with a margin of ``max(min_margin,
+  margin_ratio * width)`` model px in a window of at most ``working_size`` model px, one
+  after another, each seeing the earlier fills as known context (at most ``max_tiles``
+  tiles: more halve the tiles' scale, down to the plain downscale).
 - ``"resize"``: one region = the whole image. Trigger: downscaled so its longest side is
   ``working_size`` when the image's longest side is greater than ``working_size``.
 - ``"whole"``: one region = the whole image at full resolution.
@@ -52,9 +59,18 @@ from inpaint_studio.errors import BackendError, MaskError
 STRATEGIES = ("crop", "resize", "whole")
 DEFAULT_MAX_CROP_PIXELS = 4096 * 4096
 DEFAULT_FEATHER = 3
+# At most this many full-resolution tiles per region (64 x 512^2 = the 16.8 MP crop ceiling);
+# a region that would need more is downscaled instead.
+DEFAULT_MAX_TILES = 64
 
 # Side of the tiles a downscaled region is pasted back in (bounds the float buffers).
 _TILE = 256
+# Holes are never handed to the model narrower than this (model px) unless they are that
+# thin at full resolution: such regions are tiled instead of downscaled further
+# (docs/benchmarks.md section 10).
+DEFAULT_MIN_HOLE_WIDTH = 32.0
+# Thickness of big masks is measured on a reduction to about this many pixels.
+_RADIUS_PIXELS = 4_000_000
 # Above this many components, per-component Python work costs more than OpenCV's stats pass.
 _MAX_CONTOUR_COMPONENTS = 4096
 
@@ -62,25 +78,51 @@ InpaintFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
+class Tile:
+    """One model call of a tiled region: window read (image px), scaled by scale (<= 1) for
+    the model, result pasted into the hole pixels of core (image px) only."""
+
+    window: Rect
+    core: Rect
+    scale: float = 1.0
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(width, height) handed to the inpainter."""
+        if self.scale >= 1.0:
+            return self.window.w, self.window.h
+        return _scaled_size(self.window.w, self.window.h, self.scale)
+
+
+@dataclass(frozen=True)
 class Region:
-    """One inpaint call: crop window and hole bbox in image px, scale = model input / crop."""
+    """Crop window and hole bbox in image px, scale = model input / crop; with tiles, one
+    full-resolution model call per tile instead of one call on the (downscaled) crop."""
 
     crop: Rect
     hole: Rect
     scale: float = 1.0
     labels: tuple[int, ...] = ()
+    tiles: tuple[Tile, ...] = ()
 
     @property
     def input_size(self) -> tuple[int, int]:
-        """(width, height) of the arrays handed to the inpainter, >= 1 each."""
+        """(width, height) of the largest array handed to the inpainter, >= 1 each."""
+        if self.tiles:
+            return max((t.input_size for t in self.tiles), key=lambda size: size[0] * size[1])
         if self.scale >= 1.0:
             return self.crop.w, self.crop.h
         return _scaled_size(self.crop.w, self.crop.h, self.scale)
 
     @property
+    def calls(self) -> int:
+        """Model calls this region makes (its tiles, or one)."""
+        return max(1, len(self.tiles))
+
+    @property
     def scaled(self) -> bool:
-        """Whether the crop is resized before inpainting."""
-        return self.input_size != (self.crop.w, self.crop.h)
+        """Whether the crop is resized before inpainting (never for tiled regions)."""
+        return not self.tiles and self.input_size != (self.crop.w, self.crop.h)
 
 
 def _scaled_size(w: int, h: int, scale: float) -> tuple[int, int]:
@@ -155,6 +197,8 @@ def plan_regions(
     min_margin: int = 64,
     pad_multiple: int = 8,
     max_crop_pixels: int = DEFAULT_MAX_CROP_PIXELS,
+    max_tiles: int = DEFAULT_MAX_TILES,
+    min_hole_width: float = DEFAULT_MIN_HOLE_WIDTH,
 ) -> list[Region]:
     """(H,W) uint8 mask (non-zero = fill), image_size (W, H) -> disjoint regions, top to bottom."""
     if mask.ndim != 2:
@@ -223,17 +267,121 @@ def plan_regions(
 
     regions = []
     for i in np.flatnonzero(alive):
-        crop = crops[i]
+        crop, hole, labels = crops[i], holes[i], tuple(sorted(members[i]))
         scale = 1.0
         longest = max(crop.w, crop.h)
         if working_size is not None and longest > working_size:
             scale = min(working_size, scaled_size or working_size) / longest
+            tiles = _thin_tiles(
+                mask,
+                crop,
+                hole,
+                working_size,
+                (margin_ratio, min_margin, pad_multiple),
+                min_scale=scale,
+                min_width=min_hole_width,
+                max_tiles=max_tiles,
+            )
+            if tiles:
+                regions.append(Region(crop=crop, hole=hole, labels=labels, tiles=tiles))
+                continue
         scale = _limit_scale(crop.w, crop.h, scale, max_crop_pixels)
-        regions.append(
-            Region(crop=crop, hole=holes[i], scale=scale, labels=tuple(sorted(members[i])))
-        )
+        regions.append(Region(crop=crop, hole=hole, scale=scale, labels=labels))
     regions.sort(key=lambda r: (r.crop.y, r.crop.x))
     return regions
+
+
+def _fit_in(rect: Rect, bounds: Rect, pad_multiple: int) -> Rect:
+    """_fit with bounds (an image-px rect) in place of the image."""
+    local = Rect(rect.x - bounds.x, rect.y - bounds.y, rect.w, rect.h)
+    fitted = _fit(local, bounds.w, bounds.h, pad_multiple)
+    return Rect(fitted.x + bounds.x, fitted.y + bounds.y, fitted.w, fitted.h)
+
+
+def _thin_tiles(
+    mask: np.ndarray,
+    crop: Rect,
+    hole: Rect,
+    working_size: int,
+    margins: tuple[float, int, int],
+    *,
+    min_scale: float,
+    min_width: float,
+    max_tiles: int,
+) -> tuple[Tile, ...]:
+    """Tiles that fill a region's holes at a scale keeping them min_width model px wide, or
+    () when the plain downscale (min_scale) already does.
+
+    Width = twice the holes' largest inscribed radius (full-resolution px); the tiles' scale
+    is ``min(1, min_width / width)``. Thin damage (scratches, creases, strokes) needs context
+    in proportion to its width, not its length: each tile's window is its core grown by
+    ``max(min_margin, margin_ratio * width * scale)`` model px and holds at most
+    ``working_size`` model px a side. Cores are the bboxes of the hole pixels in each cell
+    of a grid over the hole bbox, in raster order; a tile reads the tiles before it as
+    filled context. ``margins`` = (margin_ratio, min_margin, pad_multiple) of the plan;
+    holes too wide for cores of half the working size give (); more than max_tiles tiles
+    halve the scale until they fit, () once that reaches min_scale."""
+    margin_ratio, min_margin, pad_multiple = margins
+    if max_tiles < 1 or min_width <= 0:
+        return ()
+    width = 2 * _inscribed_radius(mask[hole.slices])
+    scale = min(1.0, min_width / max(width, 1e-6))
+    if scale <= min_scale:
+        return ()
+    margin = max(int(min_margin), math.ceil(margin_ratio * width * scale))  # model px
+    core = (working_size - 2 * margin) // pad_multiple * pad_multiple  # model px
+    if core < working_size // 2:
+        return ()
+    while scale > min_scale:  # too many tiles: halve the scale, down to the plain downscale
+        tiles = _grid_tiles(mask, crop, hole, scale, core, margin, pad_multiple, max_tiles)
+        if tiles:
+            return tiles
+        scale /= 2
+    return ()
+
+
+def _grid_tiles(
+    mask: np.ndarray,
+    crop: Rect,
+    hole: Rect,
+    scale: float,
+    core: int,
+    margin: int,
+    pad_multiple: int,
+    max_tiles: int,
+) -> tuple[Tile, ...]:
+    """Tiles over the cells (core / scale image px) of hole holding hole pixels; () if more
+    than max_tiles."""
+    cell = max(1, int(core / scale))  # image px
+    grow = math.ceil(margin / scale)
+    working_size = core + 2 * margin
+    tiles = []
+    for y in range(hole.y, hole.y2, cell):
+        for x in range(hole.x, hole.x2, cell):
+            box = Rect(x, y, min(cell, hole.x2 - x), min(cell, hole.y2 - y))
+            bx, by, bw, bh = cv2.boundingRect(mask[box.slices])
+            if bw:
+                if len(tiles) == max_tiles:
+                    return ()
+                tight = Rect(x + bx, y + by, bw, bh)  # a stroke crossing a cell: a band
+                window = _fit_in(tight.expand(grow), crop, pad_multiple)
+                window_scale = min(scale, working_size / max(window.w, window.h))
+                tiles.append(Tile(window=window, core=tight, scale=window_scale))
+    return tuple(tiles)
+
+
+def _inscribed_radius(holes: np.ndarray) -> float:
+    """(h,w) uint8 mask view -> largest distance (px) from a hole pixel to a known one.
+
+    Masks over _RADIUS_PIXELS are measured on a block-any reduction by an integer step, which
+    over-estimates by less than one step (so thin holes are never taken for thinner)."""
+    h, w = holes.shape
+    step = max(1, math.ceil(math.sqrt(h * w / _RADIUS_PIXELS)))
+    if step > 1:
+        holes = _block_max_mask(holes, -(-w // step), -(-h // step), dilate=False)
+    # OpenCV ignores the image border; a zero frame makes it count as known
+    framed = cv2.copyMakeBorder(holes, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    return float(cv2.distanceTransform(framed, cv2.DIST_L2, 3).max()) * step
 
 
 def _halo(feather: int) -> int:
@@ -244,6 +392,8 @@ def _halo(feather: int) -> int:
 def working_memory_estimate(region: Region, channels: int = 3) -> int:
     """Peak bytes of temporary arrays run_regions allocates for region (not the model's own)."""
     w, h = region.crop.w, region.crop.h
+    if region.tiles:
+        w, h = region.input_size  # one tile at a time: window copy, mask, filled window
     if not region.scaled:
         # crop copy, 0/255 mask, filled crop, boolean selection
         return w * h * (2 * channels + 2)
@@ -266,9 +416,15 @@ def _call(inpaint_fn: InpaintFn, image: np.ndarray, mask: np.ndarray) -> np.ndar
 
 
 def _block_max_mask(
-    mask_crop: np.ndarray, out_w: int, out_h: int, within: Rect | None = None
+    mask_crop: np.ndarray,
+    out_w: int,
+    out_h: int,
+    within: Rect | None = None,
+    *,
+    dilate: bool = True,
 ) -> np.ndarray:
-    """(h,w) uint8 mask view -> (out_h,out_w) uint8, 255 where any pixel of its block is set.
+    """(h,w) uint8 mask view -> (out_h,out_w) uint8, 255 where any pixel of its block is set
+    (and, with dilate, next to such a block).
 
     ``within`` (crop coordinates) promises that every non-zero pixel lies inside it: only the
     blocks it touches are read, the result is the same."""
@@ -293,6 +449,8 @@ def _block_max_mask(
     reduced = np.maximum.reduceat(reduced, rows[r0:r1] - rows[r0], axis=0)
     small = np.zeros((out_h, out_w), np.uint8)
     small[r0:r1, c0:c1] = (reduced != 0).view(np.uint8) * np.uint8(255)
+    if not dilate:
+        return small
     # partial overlaps of the area filter and the bicubic upscale reach one pixel further
     return cv2.dilate(small, np.ones((3, 3), np.uint8))
 
@@ -378,8 +536,16 @@ def inpaint_region(
     region: Region,
     *,
     feather: int = DEFAULT_FEATHER,
+    before_call: Callable[[], None] | None = None,
 ) -> None:
-    """Fill region's mask pixels of out (H,W,3) uint8 in place, reading context from image."""
+    """Fill region's mask pixels of out (H,W,3) uint8 in place, reading context from image
+    (a tiled region also reads its earlier tiles' fills from out); before_call() runs before
+    every model call (it may raise to stop)."""
+    if region.tiles:
+        _inpaint_tiles(out, mask, inpaint_fn, region.tiles, feather, before_call)
+        return
+    if before_call is not None:
+        before_call()
     crop = region.crop
     mask_crop = mask[crop.slices]
     if not region.scaled:
@@ -395,6 +561,41 @@ def inpaint_region(
     small_mask = _block_max_mask(mask_crop, iw, ih, within=local)
     small_filled = _call(inpaint_fn, np.ascontiguousarray(small), small_mask)
     _paste_scaled(out, image, mask, region, small_filled, max(0, int(feather)))
+
+
+def _inpaint_tiles(
+    out: np.ndarray,
+    mask: np.ndarray,
+    inpaint_fn: InpaintFn,
+    tiles: Sequence[Tile],
+    feather: int,
+    before_call: Callable[[], None] | None,
+) -> None:
+    """Fill each tile's core in turn; a window's holes in earlier cores are already filled in
+    out and given to the model as known pixels (and as known context for the seam)."""
+    for i, tile in enumerate(tiles):
+        if before_call is not None:
+            before_call()
+        win = tile.window
+        holes = mask[win.slices] != 0
+        for earlier in tiles[:i]:
+            done = earlier.core.intersect(win)
+            if not done.is_empty():
+                holes[done.y - win.y : done.y2 - win.y, done.x - win.x : done.x2 - win.x] = False
+        view = out[win.slices]
+        core = Rect(tile.core.x - win.x, tile.core.y - win.y, tile.core.w, tile.core.h)
+        local = Region(crop=Rect(0, 0, win.w, win.h), hole=core, scale=tile.scale)
+        tile_mask = holes.view(np.uint8) * np.uint8(255)
+        if not local.scaled:
+            filled = _call(inpaint_fn, view.copy(), tile_mask)
+            sel = holes[core.slices]
+            view[core.slices][sel] = filled[core.slices][sel]
+            continue
+        iw, ih = local.input_size
+        small = cv2.resize(view, (iw, ih), interpolation=cv2.INTER_AREA)
+        small_filled = _call(inpaint_fn, small, _block_max_mask(tile_mask, iw, ih))
+        # reads known pixels of view (earlier fills included), writes the core's holes only
+        _paste_scaled(view, view, tile_mask, local, small_filled, max(0, int(feather)))
 
 
 def check_inputs(image: np.ndarray, mask: np.ndarray) -> None:

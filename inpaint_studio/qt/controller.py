@@ -43,7 +43,7 @@ class EditorController(QObject):
 
     document_changed = Signal()
     busy_changed = Signal(bool)
-    progress = Signal(int, int)  # regions done, total (0, 0 = unknown)
+    progress = Signal(int, int)  # model calls done, total (0, 0 = unknown)
     status = Signal(str)  # short status-bar message
     error = Signal(str)  # one-line message for a message box
     inpaint_applied = Signal(object)  # InpaintResult that became an undo step

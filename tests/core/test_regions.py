@@ -535,3 +535,122 @@ def test_component_boxes_match_opencv_statistics(monkeypatch, max_contour_compon
     view[:, 10:90] = ring
     assert np.array_equal(regions_mod.component_boxes(view[:, 10:90]), _reference_boxes(ring))
     assert regions_mod.component_boxes(np.zeros((5, 5), np.uint8)).shape == (0, 4)
+
+
+# full-resolution tiles for thin damage ------------------------------------------------------
+
+
+def _scratch(h: int = 600, w: int = 2000, width: int = 5) -> np.ndarray:
+    """A long, slightly wavy scratch across most of the image plus a short branch."""
+    mask = np.zeros((h, w), np.uint8)
+    xs = np.arange(100, w - 100, 10)
+    ys = (h // 2 + 60 * np.sin(xs / 250.0)).astype(np.int32)
+    cv2.polylines(mask, [np.stack([xs, ys], 1)], False, 255, width)
+    cv2.line(mask, (900, h // 2), (980, h // 2 + 150), 255, width)
+    return mask
+
+
+def test_thin_damage_is_tiled_at_full_resolution():
+    mask = _scratch()
+    (region,) = plan_regions(mask, working_size=256, min_margin=16)
+    assert region.tiles and not region.scaled and region.scale == 1.0
+    assert region.calls == len(region.tiles)
+    covered = np.zeros(mask.shape, np.int32)
+    for tile in region.tiles:
+        assert max(tile.window.w, tile.window.h) <= 256
+        assert region.crop.intersect(tile.window) == tile.window
+        assert tile.window.intersect(tile.core) == tile.core
+        assert cv2.countNonZero(mask[tile.core.slices]) > 0
+        covered[tile.core.slices] += 1
+    assert (covered[mask != 0] == 1).all()  # cores are disjoint and cover every hole pixel
+    assert max(region.input_size) <= 256
+
+
+def test_thick_or_opted_out_holes_are_downscaled_instead():
+    (box,) = plan_regions(_mask(2000, 2000, (500, 500, 600, 300)), working_size=256)
+    assert box.scaled and not box.tiles
+    mask = _scratch()
+    for kwargs in ({"min_hole_width": 0}, {"max_tiles": 1}):
+        (region,) = plan_regions(mask, working_size=256, min_margin=16, **kwargs)
+        assert region.scaled and not region.tiles and max(region.input_size) == 256
+    # the plain downscale keeps a 41 px scratch >= 16 px wide in a 600 px window: no tiles
+    (short,) = plan_regions(
+        _mask(600, 600, (50, 280, 500, 41)), working_size=256, min_hole_width=16
+    )
+    assert short.scaled and not short.tiles and short.scale >= 16 / 41
+
+
+def test_too_many_tiles_halve_their_scale():
+    mask = _scratch()
+    (full,) = plan_regions(mask, working_size=256, min_margin=16)
+    assert len(full.tiles) > 3 and {t.scale for t in full.tiles} == {1.0}
+    (fewer,) = plan_regions(mask, working_size=256, min_margin=16, max_tiles=3)
+    assert 0 < len(fewer.tiles) <= 3
+    assert all(t.scale <= 0.5 and max(t.input_size) <= 256 for t in fewer.tiles)
+
+
+def test_wider_damage_is_tiled_at_the_scale_keeping_it_16_px_wide():
+    mask = _scratch(width=41)
+    (region,) = plan_regions(mask, working_size=256, min_margin=16, min_hole_width=16)
+    width = 2 * regions_mod._inscribed_radius(mask)
+    assert region.tiles and 40 <= width <= 60  # the branch joins the scratch: wider there
+    for tile in region.tiles:
+        assert tile.scale == pytest.approx(16 / width, rel=0.02) or tile.scale < 16 / width
+        assert max(tile.input_size) <= 256
+    covered = np.zeros(mask.shape, np.int32)
+    for tile in region.tiles:
+        covered[tile.core.slices] += 1
+    assert (covered[mask != 0] == 1).all()
+    image = _gradient(600, 2000) // 2 + _noise(600, 2000, seed=8) // 2
+    out = run_regions(image, mask, _known_mean, [region])
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    assert not np.array_equal(out[mask != 0], image[mask != 0])
+
+
+def test_tiles_read_earlier_fills_and_keep_outside_exact():
+    image = _gradient(600, 2000) // 2 + _noise(600, 2000, seed=7) // 2
+    mask = _scratch()
+    (region,) = plan_regions(mask, working_size=256, min_margin=16)
+    calls = []
+
+    def fn(crop, crop_mask):
+        calls.append((crop.copy(), crop_mask.copy()))
+        return _known_mean(crop, crop_mask)
+
+    out = run_regions(image, mask, fn, [region])
+    assert len(calls) == len(region.tiles)
+    assert np.array_equal(out[mask == 0], image[mask == 0])
+    assert all(c.shape[:2] == m.shape and max(m.shape) <= 256 for c, m in calls)
+    filled_before = np.zeros(mask.shape, bool)
+    for tile, (crop, crop_mask) in zip(region.tiles, calls, strict=True):
+        win = tile.window
+        # hole pixels of earlier cores arrive as known pixels holding their fill
+        earlier = filled_before[win.slices]
+        assert not (crop_mask[earlier] != 0).any()
+        assert np.array_equal(crop[earlier], out[win.slices][earlier])
+        assert ((crop_mask != 0) == ((mask[win.slices] != 0) & ~earlier)).all()
+        filled_before[tile.core.slices] |= mask[tile.core.slices] != 0
+
+
+def test_pipeline_progress_and_cancel_count_tiles():
+    image = _noise(600, 2000)
+    mask = _scratch()
+    fake = _FakeInpainter(working_size=256, pad_multiple=8)
+    (region,) = plan_regions(mask, working_size=256, pad_multiple=8)
+    n = len(region.tiles)
+    assert n > 2
+    calls = []
+    inpaint_image(image, mask, fake, progress=lambda i, t: calls.append((i, t)))
+    assert calls == [(i, n) for i in range(1, n + 1)] and len(fake.sizes) == n
+    stopped = _FakeInpainter(working_size=256, pad_multiple=8)
+    with pytest.raises(Cancelled):
+        inpaint_image(image, mask, stopped, cancelled=lambda: len(stopped.sizes) == 2)
+    assert len(stopped.sizes) == 2
+
+
+def test_inscribed_radius_of_big_masks_never_underestimates(monkeypatch):
+    mask = _scratch(width=7)
+    exact = regions_mod._inscribed_radius(mask)
+    monkeypatch.setattr(regions_mod, "_RADIUS_PIXELS", mask.size // 9 + 1)  # step 3
+    reduced = regions_mod._inscribed_radius(mask)
+    assert 3.5 <= exact <= 6 and exact <= reduced < exact + 3 + 1
