@@ -50,6 +50,10 @@ class Rect:
         x2, y2 = min(self.x2, other.x2), min(self.y2, other.y2)
         return Rect(x, y, max(0, x2 - x), max(0, y2 - y))
 
+    def relative_to(self, origin: Rect) -> Rect:
+        """This rect in the coordinates of origin's top-left corner (same size)."""
+        return Rect(self.x - origin.x, self.y - origin.y, self.w, self.h)
+
     def expand(self, margin: int) -> Rect:
         return Rect(self.x - margin, self.y - margin, self.w + 2 * margin, self.h + 2 * margin)
 

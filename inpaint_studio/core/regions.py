@@ -293,7 +293,7 @@ def plan_regions(
 
 def _fit_in(rect: Rect, bounds: Rect, pad_multiple: int) -> Rect:
     """_fit with bounds (an image-px rect) in place of the image."""
-    local = Rect(rect.x - bounds.x, rect.y - bounds.y, rect.w, rect.h)
+    local = rect.relative_to(bounds)
     fitted = _fit(local, bounds.w, bounds.h, pad_multiple)
     return Rect(fitted.x + bounds.x, fitted.y + bounds.y, fitted.w, fitted.h)
 
@@ -494,7 +494,7 @@ def _paste_scaled(
                 continue
             core = Rect(tile.x + bx, tile.y + by, bw, bh)
             ext = core.expand(halo).intersect(crop)
-            inner = Rect(core.x - ext.x, core.y - ext.y, core.w, core.h)
+            inner = core.relative_to(ext)
             holes = mask[ext.slices] != 0
             core_holes = holes[inner.slices]
             weight = None
@@ -507,10 +507,10 @@ def _paste_scaled(
                 if not weight[inner.slices].any():
                     weight = None  # the tile is deep inside the hole: plain upscale
             if weight is None:
-                local = Rect(core.x - crop.x, core.y - crop.y, core.w, core.h)
+                local = core.relative_to(crop)
                 result = _upscale_rect(small_filled, crop.w, crop.h, local)
             else:
-                local = Rect(ext.x - crop.x, ext.y - crop.y, ext.w, ext.h)
+                local = ext.relative_to(crop)
                 up = _upscale_rect(small_filled, crop.w, crop.h, local)
                 known = (~holes).astype(np.float32)
                 residual = image[ext.slices].astype(np.float32)
@@ -557,7 +557,7 @@ def inpaint_region(
     iw, ih = region.input_size
     small = cv2.resize(image[crop.slices], (iw, ih), interpolation=cv2.INTER_AREA)
     hole = region.hole.intersect(crop)  # a plan's crop has no mask pixels outside its holes
-    local = Rect(hole.x - crop.x, hole.y - crop.y, hole.w, hole.h)
+    local = hole.relative_to(crop)
     small_mask = _block_max_mask(mask_crop, iw, ih, within=local)
     small_filled = _call(inpaint_fn, np.ascontiguousarray(small), small_mask)
     _paste_scaled(out, image, mask, region, small_filled, max(0, int(feather)))
@@ -581,9 +581,9 @@ def _inpaint_tiles(
         for earlier in tiles[:i]:
             done = earlier.core.intersect(win)
             if not done.is_empty():
-                holes[done.y - win.y : done.y2 - win.y, done.x - win.x : done.x2 - win.x] = False
+                holes[done.relative_to(win).slices] = False
         view = out[win.slices]
-        core = Rect(tile.core.x - win.x, tile.core.y - win.y, tile.core.w, tile.core.h)
+        core = tile.core.relative_to(win)
         local = Region(crop=Rect(0, 0, win.w, win.h), hole=core, scale=tile.scale)
         tile_mask = holes.view(np.uint8) * np.uint8(255)
         if not local.scaled:
