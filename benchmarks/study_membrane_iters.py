@@ -1,15 +1,17 @@
 """How many relaxation steps the smooth priors need: hole PSNR and time per schedule.
 
 Run: .venv/bin/python benchmarks/study_membrane_iters.py --data data/train [--limit 20]
-     [--schedules 0:0,8:8,16:8,32:8,64:8,32:16,32:4] [--seed 0] [--threads 1] [--write-docs]
+     [--schedules 0:0,32:8,32:8:16,m6:2:5] [--seed 0] [--threads 1] [--write-docs]
 
 Each schedule is COARSE:FINE[:STEPS[:MU]]: Jacobi steps per coarse pyramid level : steps at
 full resolution of ``backends.ffc_net.pyramid_fill`` (0:0 is the plain push-pull fill;
 ``membrane_fill`` uses 32:8), then STEPS conjugate-gradient steps of
 ``backends.ffc_net.tension_relax`` with curvature weight MU (default 1; ``tension_fill``
-uses 32:8:16:1). Cases are the evaluation's (``make_case``, seed ``--seed``, all four mask
-kinds) on whole photos, without the region pipeline. Tune on training photos
-(``data/train``), not on ``val``.
+uses 32:8:16:1). mSTEPS:SMOOTH:LEVELS[:MU] is ``backends.ffc_net.multigrid_fill`` (the same
+energy, solved by STEPS multigrid-preconditioned CG steps, SMOOTH Jacobi steps per
+level, LEVELS coarser levels; the shipped prior is m6:2:5). Cases are the evaluation's
+(``make_case``, seed ``--seed``, all four mask kinds) on whole photos, without the region
+pipeline. Tune on training photos (``data/train``), not on ``val``.
 """
 
 from __future__ import annotations
@@ -28,19 +30,24 @@ import numpy as np  # noqa: E402
 KINDS = ("scratch", "thin", "medium", "thick")
 
 
-def _schedule(text: str) -> tuple[int, int, int, float]:
-    """'32:8' or '32:8:16' or '32:8:16:0.5' -> (coarse, fine, CG steps, mu)."""
+def _schedule(text: str) -> tuple[bool, int, int, int, float]:
+    """'32:8', '32:8:16', '32:8:16:0.5' -> (False, coarse, fine, CG steps, mu);
+    'm6:2:5[:0.5]' -> (True, PCG steps, smoothing steps, grid levels, mu) for multigrid_fill."""
+    if text.startswith("m"):
+        parts = text[1:].split(":")
+        steps, smooth, levels = (int(v) for v in parts[:3])
+        return True, steps, smooth, levels, float(parts[3]) if len(parts) > 3 else 1.0
     parts = text.split(":")
     coarse, fine = int(parts[0]), int(parts[1])
     steps = int(parts[2]) if len(parts) > 2 else 0
     mu = float(parts[3]) if len(parts) > 3 else 1.0
-    return coarse, fine, steps, mu
+    return False, coarse, fine, steps, mu
 
 
 def main() -> int:
     import torch
 
-    from inpaint_studio.backends.ffc_net import pyramid_fill, tension_relax
+    from inpaint_studio.backends.ffc_net import multigrid_fill, pyramid_fill, tension_relax
     from inpaint_studio.training.data import list_photos, read_rgb
     from inpaint_studio.training.evaluate import make_case, psnr
 
@@ -67,10 +74,15 @@ def main() -> int:
             known = torch.from_numpy((~hole).astype(np.float32))[None, None]
             with torch.inference_mode():
                 for schedule in schedules:
-                    coarse, fine, steps, mu = schedule
+                    multigrid, coarse, fine, steps, mu = schedule
                     start = time.perf_counter()
-                    out = pyramid_fill(img * known, known, 12, coarse, fine)
-                    if steps:
+                    if multigrid:
+                        out = multigrid_fill(
+                            img * known, known, steps=coarse, mu=mu, smooth=fine, grid_levels=steps
+                        )
+                    else:
+                        out = pyramid_fill(img * known, known, 12, coarse, fine)
+                    if steps and not multigrid:
                         out = tension_relax(out, known, steps, mu)
                     seconds[schedule] += time.perf_counter() - start
                     pixels = out[0].permute(1, 2, 0).mul(255).round().clamp(0, 255).byte().numpy()

@@ -4,7 +4,7 @@ Run: .venv/bin/python benchmarks/study_prior.py --data ../shared/data/val
      [--limit N] [--seed 0] [--models ours,tension,membrane,pushpull,telea,ns] [--write-docs]
 
 Our generator predicts a residual over a smooth fill (``backends.ffc_net.PRIORS``: the
-shipped weights use "tension", the run that trained them used "pushpull"). This registers
+shipped weights use "multigrid", the run that trained them used "pushpull"). This registers
 each prior alone (same padding and compositing as our model) as a temporary backend of the
 same name and runs ``training.evaluate.evaluate`` on them next to the other models: the same
 generated cases for the seed, the same metrics and the same table as ``inpaint-studio
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import _common as c  # noqa: E402
 import numpy as np  # noqa: E402
 
-PRIOR_NAMES = ("tension", "membrane", "pushpull")
+PRIOR_NAMES = ("multigrid", "tension", "membrane", "pushpull")
 
 
 class PriorInpainter:
@@ -85,7 +85,7 @@ def main() -> int:
         [
             f"{len(report.images)} photos of `{args.data}`, seed {args.seed}, CPU; "
             f"{', '.join(f'`{n}`' for n in PRIOR_NAMES)} = a smooth prior of our network "
-            "on its own (the shipped weights refine `tension`).",
+            "on its own (the shipped weights refine `multigrid`).",
             "",
             format_table(report),
         ]

@@ -260,9 +260,9 @@ def _add_train(sub) -> None:
     p.add_argument("--fft-weight", type=float, default=0.2, help="FFT amplitude loss weight")
     p.add_argument(
         "--prior",
-        choices=("tension", "membrane", "pushpull", "none"),
-        default="tension",
-        help="smooth fill the network refines (default tension; --init/--resume keep theirs)",
+        choices=("multigrid", "tension", "membrane", "pushpull", "none"),
+        default="multigrid",
+        help="smooth fill the network refines (default multigrid; --init/--resume keep theirs)",
     )
     p.add_argument("--init", default="", help="start from this weights file (fine-tune)")
     p.add_argument(

@@ -46,7 +46,7 @@ class TrainConfig:
     device: str = "auto"
     base: int = 24
     blocks: int = 5
-    prior: str = "tension"  # the net predicts a residual over a smooth fill (ffc_net.PRIORS)
+    prior: str = "multigrid"  # the net predicts a residual over a smooth fill (ffc_net.PRIORS)
     hole_loss: str = "l1"  # "l1" | "mse": the hole term; mse is what hole PSNR measures
     w_hole: float = 1.0
     w_known: float = 0.2

@@ -89,7 +89,7 @@ def test_torchscript_path_matches_native_backend(exported, tiny_weights, size):
     assert np.abs(a.astype(int) - b).max() <= 1
 
 
-@pytest.fixture(scope="module", params=["pushpull", "membrane", "tension"])
+@pytest.fixture(scope="module", params=["pushpull", "membrane", "tension", "multigrid"])
 def prior_weights_and_export(tmp_path_factory, request):
     """A small network with a smooth prior (membrane as shipped) and its TorchScript export."""
     torch.manual_seed(4)

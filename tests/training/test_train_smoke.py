@@ -60,9 +60,9 @@ def test_short_run_writes_checkpoint_log_and_weights_then_resumes(tmp_path, phot
     assert weights == run / "weights.pt"
     state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
     assert state["step"] == 3 and state["elapsed"] > 0
-    assert state["net_config"] == NetConfig(base=8, blocks=1, prior="tension").to_dict()
+    assert state["net_config"] == NetConfig(base=8, blocks=1, prior="multigrid").to_dict()
     net, meta = load_weights(weights)
-    assert net.config == NetConfig(base=8, blocks=1, prior="tension") and meta["step"] == 3
+    assert net.config == NetConfig(base=8, blocks=1, prior="multigrid") and meta["step"] == 3
     rows = _log_rows(run)
     assert [r["step"] for r in rows] == ["3"]  # the last partial window is logged too
     for key in ("l1_hole", "l1_known", "grad", "fft", "adv", "fm", "d", "r1"):
