@@ -8,7 +8,10 @@ Design (see resources/models/README.md): a strided-conv encoder to 1/8 resolutio
 of FFC residual blocks whose global branch convolves in the Fourier domain (an image-wide
 receptive field in the first block, which large holes need), and a transposed-conv decoder
 with additive skips from the encoder at 1/4, 1/2 and full resolution, which keep thin
-scratch repairs crisp and speed up training on a small compute budget.
+scratch repairs crisp and speed up training on a small compute budget. With a prior
+(`NetConfig.prior`, a key of `PRIORS`), a smooth fill computed inside the net is a 7th-9th
+input channel and the output is that fill plus the net's residual; the shipped weights use
+"multigrid", the thin plate under tension solved by multigrid-preconditioned CG.
 """
 
 from __future__ import annotations
@@ -251,10 +254,12 @@ MULTIGRID_SMOOTH = 2
 MULTIGRID_LEVELS = 5
 
 
-def _smooth(e: torch.Tensor, f: torch.Tensor, hole: torch.Tensor, mu: float, steps: int):
+def _smooth(
+    e: torch.Tensor, f: torch.Tensor, hole: torch.Tensor, mu: float, steps: int
+) -> torch.Tensor:
     """Damped Jacobi steps on (laplace + mu laplace^2) e = f over the hole, in place."""
     diagonal = 4 + 20 * mu
-    omega = 1.6 * diagonal / (8 + 64 * mu)  # 0.8 / largest eigenvalue of D^-1 A
+    omega = 1.6 * diagonal / (8 + 64 * mu)  # 0.8 x the stable limit 2 / max eig(D^-1 A)
     for _ in range(steps):
         e.add_(f - _apply_tension(e, hole, mu), alpha=omega / diagonal)
     return e
