@@ -9,8 +9,8 @@ of FFC residual blocks whose global branch convolves in the Fourier domain (an i
 receptive field in the first block, which large holes need), and a transposed-conv decoder
 with additive skips from the encoder at 1/4, 1/2 and full resolution, which keep thin
 scratch repairs crisp and speed up training on a small compute budget. With a prior
-(`NetConfig.prior`, a key of `PRIORS`), a smooth fill computed inside the net is a 7th-9th
-input channel and the output is that fill plus the net's residual; the shipped weights use
+(`NetConfig.prior`, a key of `PRIORS`), a smooth RGB fill computed inside the net joins the
+input (7 channels) and the output is that fill plus the net's residual; the shipped weights use
 "multigrid", the thin plate under tension solved by multigrid-preconditioned CG.
 """
 
