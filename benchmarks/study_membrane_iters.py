@@ -17,8 +17,10 @@ pipeline. Tune on training photos (``data/train``), not on ``val``.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,24 +32,34 @@ import numpy as np  # noqa: E402
 KINDS = ("scratch", "thin", "medium", "thick")
 
 
-def _schedule(text: str) -> tuple[bool, int, int, int, float]:
-    """'32:8', '32:8:16', '32:8:16:0.5' -> (False, coarse, fine, CG steps, mu);
-    'm6:2:5[:0.5]' -> (True, PCG steps, smoothing steps, grid levels, mu) for multigrid_fill."""
+def _schedule(text: str) -> Callable:
+    """'32:8', '32:8:16', '32:8:16:0.5' (pyramid_fill, then tension_relax CG steps with mu) or
+    'm6:2:5[:0.5]' (multigrid_fill: PCG steps, smoothing steps, grid levels, mu) -> a fill
+    (rgb (1,3,H,W), known (1,1,H,W)) -> (1,3,H,W)."""
+    from inpaint_studio.backends.ffc_net import multigrid_fill, pyramid_fill, tension_relax
+
     if text.startswith("m"):
         parts = text[1:].split(":")
         steps, smooth, levels = (int(v) for v in parts[:3])
-        return True, steps, smooth, levels, float(parts[3]) if len(parts) > 3 else 1.0
+        mu = float(parts[3]) if len(parts) > 3 else 1.0
+        return functools.partial(
+            multigrid_fill, steps=steps, mu=mu, smooth=smooth, grid_levels=levels
+        )
     parts = text.split(":")
     coarse, fine = int(parts[0]), int(parts[1])
     steps = int(parts[2]) if len(parts) > 2 else 0
     mu = float(parts[3]) if len(parts) > 3 else 1.0
-    return False, coarse, fine, steps, mu
+
+    def fill(rgb, known):
+        out = pyramid_fill(rgb, known, 12, coarse, fine)
+        return tension_relax(out, known, steps, mu) if steps else out
+
+    return fill
 
 
 def main() -> int:
     import torch
 
-    from inpaint_studio.backends.ffc_net import multigrid_fill, pyramid_fill, tension_relax
     from inpaint_studio.training.data import list_photos, read_rgb
     from inpaint_studio.training.evaluate import make_case, psnr
 
@@ -61,9 +73,9 @@ def main() -> int:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     labels = args.schedules.split(",")
-    schedules = [_schedule(s) for s in labels]
-    scores = {(s, k): [] for s in schedules for k in KINDS}
-    seconds = dict.fromkeys(schedules, 0.0)
+    schedules = {label: _schedule(label) for label in labels}
+    scores = {(label, k): [] for label in labels for k in KINDS}
+    seconds = dict.fromkeys(labels, 0.0)
     paths = list_photos(args.data)[: args.limit]
     for index, path in enumerate(paths):
         truth = read_rgb(path)
@@ -73,28 +85,20 @@ def main() -> int:
             img = torch.from_numpy(noisy).permute(2, 0, 1)[None].float() / 255
             known = torch.from_numpy((~hole).astype(np.float32))[None, None]
             with torch.inference_mode():
-                for schedule in schedules:
-                    multigrid, coarse, fine, steps, mu = schedule
+                for label, fill in schedules.items():
                     start = time.perf_counter()
-                    if multigrid:
-                        out = multigrid_fill(
-                            img * known, known, steps=coarse, mu=mu, smooth=fine, grid_levels=steps
-                        )
-                    else:
-                        out = pyramid_fill(img * known, known, 12, coarse, fine)
-                    if steps and not multigrid:
-                        out = tension_relax(out, known, steps, mu)
-                    seconds[schedule] += time.perf_counter() - start
+                    out = fill(img * known, known)
+                    seconds[label] += time.perf_counter() - start
                     pixels = out[0].permute(1, 2, 0).mul(255).round().clamp(0, 255).byte().numpy()
-                    scores[(schedule, kind)].append(psnr(pixels, truth, hole))
+                    scores[(label, kind)].append(psnr(pixels, truth, hole))
     cases = len(paths) * len(KINDS)
     rows = [
         [
             label,
-            *(f"{np.mean(scores[(schedule, k)]):.2f}" for k in KINDS),
-            c.fmt_s(seconds[schedule] / cases),
+            *(f"{np.mean(scores[(label, k)]):.2f}" for k in KINDS),
+            c.fmt_s(seconds[label] / cases),
         ]
-        for label, schedule in zip(labels, schedules, strict=True)
+        for label in labels
     ]
     body = "\n".join(
         [
