@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_model_speed.py [--repeats 10] [--size 512]
 
 Times `NeuralInpainter.inpaint` (tensor conversion, forward pass, compositing) on a photo-like
-512x512 crop with a 10% mask, median of N runs after two warm-up runs; then the network's
-smooth prior alone on the same input (its share of each fill), and the other priors.
+512x512 crop with a 10% mask, median of N runs after two warm-up runs, and the coarse
+corrector's share of it (when the weights have one); then the network's smooth prior alone
+on the same input (its share of each fill), and the other priors.
 Target: at most 0.5 s on the 2-core development CPU.
 """
 
@@ -63,6 +64,27 @@ def _time_prior(name: str, image, mask, repeats: int) -> float:
         return _time(lambda: PRIORS[name](img * (1 - m), 1 - m), repeats)
 
 
+def _time_coarse(net, precision: str, image, mask, repeats: int) -> float:
+    """Median seconds of the coarse corrector's share of a fill (its low-res prior, U-Net and
+    upsampling, plus the rim fade) on the same padded input."""
+    import torch
+
+    from inpaint_studio.backends.coarse_net import coarse_residual, depth_weight
+    from inpaint_studio.backends.ffc_net import PRIORS
+    from inpaint_studio.backends.torch_utils import to_tensors
+
+    img, m, _size = to_tensors(image, mask, "cpu", 8)
+    img, m = img.contiguous(), m.contiguous()
+    fill = PRIORS[net.config.prior]
+    amp = torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16")
+
+    def run():
+        return coarse_residual(net.coarse, img * (1 - m), 1 - m, fill) * depth_weight(m)
+
+    with torch.inference_mode(), amp:
+        return _time(run, repeats)
+
+
 def main() -> None:
     """Print a markdown table of median seconds per fill."""
     import torch
@@ -81,6 +103,9 @@ def main() -> None:
         net = NeuralInpainter(precision=precision)
         net.load("cpu")
         rows.append((f"CPU {precision}", _time(partial(net.inpaint, image, mask), args.repeats)))
+        if net.net.coarse is not None:
+            seconds = _time_coarse(net.net, precision, image, mask, args.repeats)
+            rows.append((f"CPU {precision}: of which the coarse corrector", seconds))
         prior_name = net.net.config.prior
         net.unload()
     from inpaint_studio.backends.ffc_net import PRIORS

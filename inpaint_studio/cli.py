@@ -266,6 +266,19 @@ def _add_train(sub) -> None:
     )
     p.add_argument("--init", default="", help="start from this weights file (fine-tune)")
     p.add_argument(
+        "--stage",
+        choices=("all", "coarse"),
+        default="all",
+        help="all: train the whole network; coarse: only its 1/4-size coarse corrector",
+    )
+    p.add_argument(
+        "--coarse",
+        type=int,
+        default=0,
+        metavar="WIDTH",
+        help="add a coarse corrector of this width (0 = none; kept from --init if it has one)",
+    )
+    p.add_argument(
         "--loader-workers",
         type=int,
         default=-1,
@@ -300,6 +313,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         w_fft=args.fft_weight,
         prior=args.prior,
         init=args.init,
+        stage=args.stage,
+        coarse=args.coarse,
         loader_workers=args.loader_workers,
     )
     try:

@@ -11,7 +11,9 @@ with additive skips from the encoder at 1/4, 1/2 and full resolution, which keep
 scratch repairs crisp and speed up training on a small compute budget. With a prior
 (`NetConfig.prior`, a key of `PRIORS`), a smooth RGB fill computed inside the net joins the
 input (7 channels) and the output is that fill plus the net's residual; the shipped weights use
-"multigrid", the thin plate under tension solved by multigrid-preconditioned CG.
+"multigrid", the thin plate under tension solved by multigrid-preconditioned CG. With
+`NetConfig.coarse` > 0 a `CoarseCorrector` (coarse_net.py) first adds its 1/4-size residual
+to the prior fill, faded in over `COARSE_REACH` px from the hole's rim.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inpaint_studio.backends.coarse_net import CoarseCorrector, coarse_residual, depth_weight
+
 PAD_MULTIPLE = 8
 
 
@@ -35,6 +39,7 @@ class NetConfig:
     blocks: int = 6
     global_ratio: float = 0.75
     prior: str = "none"  # a key of PRIORS: predict a residual over that smooth fill
+    coarse: int = 0  # width of a CoarseCorrector refining the prior at 1/4 size; 0 = none
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -358,6 +363,9 @@ class InpaintNet(nn.Module):
         if self.config.prior != "none" and self.config.prior not in PRIORS:
             raise ValueError(f"unknown prior {self.config.prior!r}")
         self.use_prior = self.config.prior != "none"
+        if self.config.coarse and not self.use_prior:
+            raise ValueError("a coarse corrector needs a prior to correct")
+        self.coarse = CoarseCorrector(self.config.coarse) if self.config.coarse else None
         self.stem = _conv(7 if self.use_prior else 4, b, 5)
         self.down1 = _conv(b, b * 2, 3, 2)
         self.down2 = _conv(b * 2, b * 4, 3, 2)
@@ -381,7 +389,13 @@ class InpaintNet(nn.Module):
             # The prior's many small shifted adds run 2x faster on plain NCHW tensors than
             # on views of the channels_last input (bench_model_speed.py shows the share).
             known = (1 - x[:, 3:4]).contiguous()
-            prior = PRIORS[self.config.prior](x[:, :3].contiguous(), known).to(x.dtype)
+            rgb = x[:, :3].contiguous()
+            fill = PRIORS[self.config.prior]
+            prior = fill(rgb, known)
+            if self.coarse is not None:
+                residual = coarse_residual(self.coarse, rgb, known, fill)
+                prior = (prior + residual * depth_weight(1 - known)).clamp(0, 1)
+            prior = prior.to(x.dtype)
             x = torch.cat([x, prior.contiguous(memory_format=torch.channels_last)], dim=1)
         s0 = self.stem(x)
         s1 = self.down1(s0)

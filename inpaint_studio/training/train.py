@@ -1,5 +1,10 @@
 """Train loop: `inpaint-studio train --data DIR --out RUN [--minutes M] [--resume]`.
 
+`--stage all` trains the whole generator (reconstruction + GAN losses); `--stage coarse`
+trains only its coarse corrector (backends/coarse_net.py, added with `--coarse WIDTH` when
+the --init weights have none) on the mean per-image hole PSNR at 1/4 resolution,
+everything else frozen.
+
 Writes RUN/checkpoint.pt (generator, EMA, discriminator, optimisers, step, elapsed time),
 RUN/log.csv, RUN/loss.png and RUN/weights.pt (the EMA generator in fp16, the shipping
 format). Works on CPU (bf16 autocast where `cpu_bf16_is_fast`: AMX, or AMD with
@@ -15,13 +20,15 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from inpaint_studio.backends.ffc_net import InpaintNet, NetConfig, count_parameters
+from inpaint_studio.backends.coarse_net import COARSE_FACTOR, coarse_inputs
+from inpaint_studio.backends.ffc_net import PRIORS, InpaintNet, NetConfig, count_parameters
 from inpaint_studio.backends.torch_utils import cpu_bf16_is_fast
 from inpaint_studio.backends.weights import load_weights, save_weights
 from inpaint_studio.training import losses
@@ -62,6 +69,8 @@ class TrainConfig:
     threads: int = 0
     loader_workers: int = -1  # processes making batches ahead; -1 = auto (CUDA: up to 8, CPU: 0)
     init: str = ""  # weights file to start the generator from (fine-tuning); "" = random init
+    stage: str = "all"  # "all": the whole generator; "coarse": only its coarse corrector
+    coarse: int = 0  # add a coarse corrector of this width if the generator has none
 
 
 def _device(name: str) -> torch.device:
@@ -110,6 +119,65 @@ def reconstruction_loss(cfg: TrainConfig, vals: dict[str, torch.Tensor]) -> torc
     )
 
 
+def _psnr_each(pred: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Hole PSNR (dB) of each image: (N,3,h,w) in [0,1], hole (N,1,h,w) {0,1} -> (N,)."""
+    sq = ((pred - truth).square() * hole).sum(dim=(1, 2, 3))
+    mse = sq / (hole.sum(dim=(1, 2, 3)) * pred.shape[1] + 1e-6)
+    return -10 * torch.log10(mse + 1e-5)
+
+
+def coarse_losses(
+    gen: InpaintNet, img: torch.Tensor, mask: torch.Tensor, amp
+) -> dict[str, torch.Tensor]:
+    """Low-res hole metrics of gen's coarse corrector against the area-downscaled truth.
+
+    "loss" = minus the mean per-image hole PSNR (dB), what `evaluate` averages (a pooled MSE
+    would favour the worst crops and let the corrector hurt the easy ones); also the pooled
+    MSE of the corrected and of the prior fill ("mse_hole", "mse_prior"), their ratio and
+    the mean PSNR gain over the prior ("psnr_gain", dB). img (N,3,S,S) in [0,1], mask
+    (N,1,S,S) {0,1}."""
+    known = 1 - mask
+    with torch.no_grad():
+        prior, hole = coarse_inputs(img * known, known, PRIORS[gen.config.prior])
+        truth = F.avg_pool2d(img, COARSE_FACTOR, ceil_mode=True)
+        psnr_prior = _psnr_each(prior, truth, hole)
+    with amp:
+        residual = gen.coarse(prior.contiguous(memory_format=torch.channels_last), hole)
+    pred = prior + residual.float()
+    psnr = _psnr_each(pred, truth, hole)
+    mse = losses.masked_mse(pred.detach(), truth, hole)
+    mse_prior = losses.masked_mse(prior, truth, hole)
+    return {
+        "loss": -psnr.mean(),
+        "mse_hole": mse,
+        "mse_prior": mse_prior,
+        "mse_ratio": mse / mse_prior,
+        "psnr_gain": (psnr.detach() - psnr_prior).mean(),
+    }
+
+
+def _with_coarse(gen: InpaintNet, width: int, log) -> InpaintNet:
+    """gen with a fresh (zero-output) coarse corrector of `width` added; same other weights."""
+    new = InpaintNet(replace(gen.config, coarse=width))
+    missing, unexpected = new.load_state_dict(gen.state_dict(), strict=False)
+    if unexpected or not all(k.startswith("coarse.") for k in missing):
+        raise ValueError("cannot add a coarse corrector: the weights do not fit the network")
+    log(f"added a coarse corrector of width {width} (starts as a no-op)")
+    return new.train()
+
+
+def _trainable(gen: InpaintNet, stage: str) -> list[torch.nn.Parameter]:
+    """The parameters `stage` trains; freezes the others."""
+    if stage == "coarse":
+        if gen.coarse is None:
+            raise ValueError("--stage coarse needs a network with a coarse corrector (--coarse W)")
+        for p in gen.parameters():
+            p.requires_grad_(False)
+        for p in gen.coarse.parameters():
+            p.requires_grad_(True)
+    return [p for p in gen.parameters() if p.requires_grad]
+
+
 def _lr_at(cfg: TrainConfig, frac: float) -> float:
     frac = min(max(frac, 0.0), 1.0)
     return cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * frac))
@@ -133,17 +201,19 @@ def _plot_losses(csv_path: Path, png_path: Path) -> None:
         rows = list(csv.DictReader(f))
     if len(rows) < 2:
         return
-    keys = ["l1_hole", "grad", "fft", "adv", "d"]
-    colors = [(40, 40, 220), (40, 160, 40), (200, 120, 0), (160, 0, 160), (0, 140, 200)]
+    keys = ["l1_hole", "grad", "fft", "adv", "d", "mse_ratio"]
+    colors = [(40, 40, 220), (40, 160, 40), (200, 120, 0), (160, 0, 160), (0, 140, 200), (0, 0, 0)]
     w, h, pad = 900, 420, 50
     img = np.full((h, w, 3), 255, np.uint8)
     steps = np.array([float(r["step"]) for r in rows])
     cv2.rectangle(img, (pad, 20), (w - 20, h - pad), (0, 0, 0), 1)
-    for i, (key, col) in enumerate(zip(keys, colors, strict=True)):
+    drawn = 0
+    for key, col in zip(keys, colors, strict=True):
         vals = np.array([float(r.get(key) or "nan") for r in rows])
         ok = np.isfinite(vals) & (vals > 0)
         if ok.sum() < 2:
             continue
+        i, drawn = drawn, drawn + 1
         lv = _running_mean(np.log10(vals[ok]), max(1, int(ok.sum()) // 12))
         lo, hi = lv.min(), lv.max() + 1e-9
         xs = pad + (steps[ok] - steps[0]) / max(1, steps[-1] - steps[0]) * (w - pad - 20)
@@ -171,6 +241,8 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     """Run training until the time budget or max_steps; returns the exported weights path."""
     if cfg.hole_loss not in ("l1", "mse"):
         raise ValueError(f"hole_loss must be 'l1' or 'mse', not {cfg.hole_loss!r}")
+    if cfg.stage not in ("all", "coarse"):
+        raise ValueError(f"stage must be 'all' or 'coarse', not {cfg.stage!r}")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt"
@@ -181,7 +253,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
 
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
-    net_cfg = NetConfig(base=cfg.base, blocks=cfg.blocks, prior=cfg.prior)
+    net_cfg = NetConfig(base=cfg.base, blocks=cfg.blocks, prior=cfg.prior, coarse=cfg.coarse)
     state = None
     if resume and ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=False)
@@ -192,8 +264,10 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     if state is None and cfg.init:  # fine-tuning keeps the network of the weights file
         gen, _ = load_weights(cfg.init)
         gen.train()
-        net_cfg = gen.config
         log(f"starting from the weights in {cfg.init}")
+        if cfg.coarse and gen.coarse is None:
+            gen = _with_coarse(gen, cfg.coarse, log)
+        net_cfg = gen.config
     else:
         gen = InpaintNet(net_cfg)
     gen = gen.to(device).to(memory_format=torch.channels_last)
@@ -201,7 +275,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     ema = copy.deepcopy(gen).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
-    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
+    opt_g = torch.optim.Adam(_trainable(gen, cfg.stage), lr=cfg.lr, betas=(0.9, 0.99))
     opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.d_lr, betas=(0.5, 0.99))
     step, elapsed = 0, 0.0
     if state is not None:
@@ -218,7 +292,8 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
     if loader_workers < 0:  # the GPU would wait for the CPU's crops; on CPU they share cores
         loader_workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if device.type == "cuda" else 0
     log(
-        f"training on {len(data)} photos, {count_parameters(gen) / 1e6:.2f}M params, "
+        f"training {cfg.stage} on {len(data)} photos, {count_parameters(gen) / 1e6:.2f}M "
+        "trained params, "
         f"device={device}, bf16={use_bf16}, batch={cfg.batch}, crop={cfg.crop}, "
         f"loader workers={loader_workers}"
     )
@@ -231,6 +306,9 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
         "lr",
         "l1_hole",
         "mse_hole",
+        "mse_prior",
+        "mse_ratio",
+        "psnr_gain",
         "l1_known",
         "grad",
         "fft",
@@ -316,14 +394,19 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
                 g["lr"] = lr
             img, mask = make_batch(next(stream), device)
             img = img.contiguous(memory_format=torch.channels_last)
-            gan_on = step >= cfg.gan_start and cfg.w_adv > 0
+            gan_on = step >= cfg.gan_start and cfg.w_adv > 0 and cfg.stage == "all"
             # Generator step.
-            with amp:
-                pred = gen(net_input(img, mask).contiguous(memory_format=torch.channels_last))
-            pred = pred.float()
-            comp = pred * mask + img * (1 - mask)
-            vals = reconstruction_losses(pred, img, mask)
-            loss_g = reconstruction_loss(cfg, vals)
+            if cfg.stage == "coarse":
+                vals = coarse_losses(gen, img, mask, amp)
+                loss_g = vals.pop("loss")
+            else:
+                with amp:
+                    x = net_input(img, mask).contiguous(memory_format=torch.channels_last)
+                    pred = gen(x)
+                pred = pred.float()
+                comp = pred * mask + img * (1 - mask)
+                vals = reconstruction_losses(pred, img, mask)
+                loss_g = reconstruction_loss(cfg, vals)
             if gan_on:
                 for p in disc.parameters():
                     p.requires_grad_(False)
@@ -340,7 +423,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
                     p.requires_grad_(True)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
-            torch.nn.utils.clip_grad_norm_(gen.parameters(), 5.0)
+            torch.nn.utils.clip_grad_norm_(opt_g.param_groups[0]["params"], 5.0)
             opt_g.step()
             # Discriminator step.
             if gan_on:
@@ -374,7 +457,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
                 bar.update(int(elapsed) - bar.n)
                 bar.set_postfix(
                     step=step,
-                    l1=f"{float(vals['l1_hole'].detach()):.4f}",
+                    loss=f"{float(loss_g.detach()):.4f}",
                     sps=f"{cfg.batch / dt:.1f}",
                 )
             if step % 25 == 0:

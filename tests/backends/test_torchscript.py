@@ -89,13 +89,21 @@ def test_torchscript_path_matches_native_backend(exported, tiny_weights, size):
     assert np.abs(a.astype(int) - b).max() <= 1
 
 
-@pytest.fixture(scope="module", params=["pushpull", "membrane", "tension", "multigrid"])
+@pytest.fixture(
+    scope="module", params=["pushpull", "membrane", "tension", "multigrid", "multigrid+coarse"]
+)
 def prior_weights_and_export(tmp_path_factory, request):
-    """A small network with a smooth prior (membrane as shipped) and its TorchScript export."""
+    """A small network with a smooth prior (+ a coarse corrector whose head is not zero, so
+    it changes the fill) and its TorchScript export."""
     torch.manual_seed(4)
     folder = tmp_path_factory.mktemp("ts_prior")
     weights = folder / "prior_weights.pt"
-    save_weights(InpaintNet(NetConfig(base=8, blocks=1, prior=request.param)).eval(), weights)
+    prior, _, coarse = request.param.partition("+")
+    net = InpaintNet(NetConfig(base=8, blocks=1, prior=prior, coarse=8 if coarse else 0))
+    if net.coarse is not None:
+        with torch.no_grad():
+            net.coarse.head.weight.normal_(0, 0.05)
+    save_weights(net.eval(), weights)
     return weights, torchscript_backend.export_ours(weights, folder / "ours_prior.pt")
 
 

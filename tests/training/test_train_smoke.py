@@ -204,3 +204,29 @@ def test_hole_loss_mse_replaces_the_l1_hole_term():
     mse_cfg = TrainConfig(data="", out="", w_grad=0.0, w_fft=0.0, hole_loss="mse")
     assert float(reconstruction_loss(l1_cfg, vals)) == pytest.approx(0.5)
     assert float(reconstruction_loss(mse_cfg, vals)) == pytest.approx(0.25)
+
+
+def test_coarse_stage_adds_a_corrector_and_trains_only_it(tmp_path, photos):
+    first = train(_config(tmp_path, out=str(tmp_path / "a"), prior="multigrid", max_steps=1))
+    start, _ = load_weights(first)
+    assert start.coarse is None
+    messages: list[str] = []
+    cfg = _config(
+        tmp_path, out=str(tmp_path / "b"), init=str(first), stage="coarse", coarse=8, max_steps=3
+    )
+    tuned, _ = load_weights(train(cfg, log=messages.append))
+    assert tuned.config.coarse == 8
+    assert any("added a coarse corrector" in m for m in messages)
+    before, after = start.state_dict(), tuned.state_dict()
+    for key, value in after.items():
+        if key.startswith("coarse."):
+            continue
+        assert torch.equal(before[key].half().float(), value), key  # frozen (stored as fp16)
+    assert float(tuned.coarse.head.weight.detach().abs().amax()) > 0  # zero at the start
+    rows = _log_rows(tmp_path / "b")
+    assert rows[-1]["mse_ratio"] and not rows[-1]["l1_hole"] and not rows[-1]["adv"]
+
+
+def test_coarse_stage_needs_a_corrector(tmp_path, photos):
+    with pytest.raises(ValueError, match="coarse corrector"):
+        train(_config(tmp_path, prior="multigrid", stage="coarse"))

@@ -1,0 +1,120 @@
+"""Coarse corrector: a small U-Net that corrects a smooth prior's fill at 1/4 resolution.
+
+A smooth prior (ffc_net.PRIORS) is the best a Gaussian model of the hole can do from its rim;
+what it misses on big holes is mostly large-scale structure (a horizon that goes on, a wall
+that stays one colour, a textured field whose rim is noisy). Those are learnable at low
+resolution, where a CPU sees a hundred times more examples per minute than at full size.
+`coarse_residual` area-downscales the input by `COARSE_FACTOR`, marks every block holding a
+hole pixel as hole, fills it with the same prior, lets `CoarseCorrector` predict the
+low-resolution residual (truth minus prior) in the hole and upsamples it bilinearly to the
+input size. Any input size works (ceil pooling, slicing), so it traces to TorchScript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+COARSE_FACTOR = 4
+COARSE_REACH = 8  # px over which the residual fades in from the rim (chosen on held-out photos)
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1),
+        nn.GELU(),
+        nn.Conv2d(cout, cout, 3, padding=1),
+        nn.GELU(),
+    )
+
+
+def _up2(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Nearest 2x upsampling of x cropped to like's height and width."""
+    up = x.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    return up[..., : like.shape[-2], : like.shape[-1]]
+
+
+class CoarseCorrector(nn.Module):
+    """(N,3,h,w) prior fill in [0,1] + (N,1,h,w) hole {0,1} -> (N,3,h,w) residual, 0 off the hole.
+
+    A 4-level U-Net (widths w, 2w, 4w, 4w; two dilated convs at 1/8 of its input); any h, w.
+    The head starts at zero, so an untrained corrector leaves the prior as it is."""
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        w = width
+        self.enc0 = _block(4, w)
+        self.enc1 = _block(w, 2 * w)
+        self.enc2 = _block(2 * w, 4 * w)
+        self.enc3 = _block(4 * w, 4 * w)
+        self.mid = nn.Sequential(
+            nn.Conv2d(4 * w, 4 * w, 3, padding=2, dilation=2),
+            nn.GELU(),
+            nn.Conv2d(4 * w, 4 * w, 3, padding=4, dilation=4),
+            nn.GELU(),
+        )
+        self.dec2 = _block(8 * w, 2 * w)
+        self.dec1 = _block(4 * w, w)
+        self.dec0 = _block(2 * w, w)
+        self.head = nn.Conv2d(w, 3, 3, padding=1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, prior: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([prior * 2 - 1, hole], dim=1)
+        a = self.enc0(x)
+        b = self.enc1(F.avg_pool2d(a, 2, ceil_mode=True))
+        c = self.enc2(F.avg_pool2d(b, 2, ceil_mode=True))
+        d = self.enc3(F.avg_pool2d(c, 2, ceil_mode=True))
+        d = d + self.mid(d)
+        y = self.dec2(torch.cat([_up2(d, c), c], dim=1))
+        y = self.dec1(torch.cat([_up2(y, b), b], dim=1))
+        y = self.dec0(torch.cat([_up2(y, a), a], dim=1))
+        return self.head(y) * hole
+
+
+def depth_weight(hole: torch.Tensor, reach: int = COARSE_REACH) -> torch.Tensor:
+    """(N,1,H,W) hole {0,1} -> (N,1,H,W) in [0,1]: 0 off the hole, rising by 1/reach per px of
+    (chessboard) distance to the nearest known pixel, 1 from `reach` px in.
+
+    The corrector predicts block means; next to known pixels the full-size prior is already
+    right (a scratch a few px wide is filled from its sides), so its residual fades in."""
+    if reach <= 0:
+        return hole
+    total = torch.zeros_like(hole)
+    inner = hole
+    for _ in range(reach):
+        total = total + inner
+        inner = -F.max_pool2d(-inner, 3, 1, 1)
+    return total / reach
+
+
+def coarse_inputs(
+    rgb: torch.Tensor, known: torch.Tensor, prior: Callable, factor: int = COARSE_FACTOR
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N,3,H,W) RGB, (N,1,H,W) known {0,1} -> low-res (prior fill (N,3,h,w), hole (N,1,h,w)).
+
+    h, w = ceil(H / factor), ceil(W / factor); a block with any hole pixel is hole; known
+    blocks are the area mean of their pixels. fp32."""
+    with torch.autocast(device_type=rgb.device.type, enabled=False):
+        hole = F.max_pool2d(1 - known.float(), factor, ceil_mode=True)
+        small = F.avg_pool2d(rgb.float(), factor, ceil_mode=True)
+        return prior(small * (1 - hole), 1 - hole), hole
+
+
+def coarse_residual(
+    corrector: CoarseCorrector,
+    rgb: torch.Tensor,
+    known: torch.Tensor,
+    prior: Callable,
+    factor: int = COARSE_FACTOR,
+) -> torch.Tensor:
+    """The corrector's residual upsampled to the input: (N,3,H,W), 0 wherever a low-res block
+    is known (multiply by the full-res hole before adding it to a prior fill)."""
+    small_prior, small_hole = coarse_inputs(rgb, known, prior, factor)
+    residual = corrector(small_prior, small_hole).float()
+    up = F.interpolate(residual, scale_factor=factor, mode="bilinear", align_corners=False)
+    return up[..., : rgb.shape[-2], : rgb.shape[-1]]
