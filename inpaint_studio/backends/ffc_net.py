@@ -13,7 +13,7 @@ scratch repairs crisp and speed up training on a small compute budget. With a pr
 input (7 channels) and the output is that fill plus the net's residual; the shipped weights use
 "multigrid", the thin plate under tension solved by multigrid-preconditioned CG. With
 `NetConfig.coarse` > 0 a `CoarseCorrector` (coarse_net.py) first adds its 1/4-size residual
-to the prior fill, faded in over `COARSE_REACH` px from the hole's rim.
+to the prior fill, faded in from the hole's rim (`depth_weight`).
 """
 
 from __future__ import annotations

@@ -76,12 +76,13 @@ def test_corrector_without_a_prior_is_refused():
 
 
 def test_depth_weight_fades_the_residual_in_from_the_rim():
-    hole = torch.zeros(1, 1, 30, 40)
-    hole[..., 5:25, 5:35] = 1  # a 20 px tall box
-    hole[..., 27:29, :] = 1  # a 2 px scratch
-    w = depth_weight(hole, reach=8)[0, 0]
+    hole = torch.zeros(1, 1, 40, 48)
+    hole[..., 4:36, 4:44] = 1  # a 32 x 40 px box, aligned to the 4 px blocks
+    hole[..., 37:40, :] = 1  # a 3 px scratch
+    w = depth_weight(hole)[0, 0]
     assert float(w[hole[0, 0] == 0].abs().max()) == 0
-    assert float(w[5, 20]) == pytest.approx(1 / 8)  # rim of the box
-    assert float(w[12, 20]) == pytest.approx(1.0)  # 8 px deep
-    assert float(w[27:29].max()) == pytest.approx(1 / 8)  # a scratch keeps its own fill
-    assert torch.equal(depth_weight(hole, reach=0), hole)
+    assert 0 < float(w[4, 20]) < 0.35  # rim of the box
+    assert float(w[20, 24]) == pytest.approx(1.0)  # deep inside
+    column = w[4:20, 24]
+    assert bool((column[1:] >= column[:-1]).all())  # rises from the rim inwards
+    assert float(w[37:40].max()) < 0.07  # a scratch keeps (nearly) its own full-size fill
