@@ -7,7 +7,8 @@ resolution, where a CPU sees a hundred times more examples per minute than at fu
 `coarse_residual` area-downscales the input by `COARSE_FACTOR`, marks every block holding a
 hole pixel as hole, fills it with the same prior, lets `CoarseCorrector` predict the
 low-resolution residual (truth minus prior) in the hole and upsamples it bilinearly to the
-input size. Any input size works (ceil pooling, slicing), so it traces to TorchScript.
+input size; `depth_weight` fades it in from the hole's rim. Any input size works (ceil
+pooling, slicing), so it traces to TorchScript.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ def coarse_residual(
     factor: int = COARSE_FACTOR,
 ) -> torch.Tensor:
     """The corrector's residual upsampled to the input: (N,3,H,W), 0 wherever a low-res block
-    is known (multiply by the full-res hole before adding it to a prior fill)."""
+    is known (multiply by `depth_weight` of the full-res hole before adding it to a fill)."""
     small_prior, small_hole = coarse_inputs(rgb, known, prior, factor)
     residual = corrector(small_prior, small_hole).float()
     up = F.interpolate(residual, scale_factor=factor, mode="bilinear", align_corners=False)
