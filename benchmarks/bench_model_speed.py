@@ -69,7 +69,7 @@ def _time_coarse(net, precision: str, image, mask, repeats: int) -> float:
     upsampling, plus the rim fade) on the same padded input."""
     import torch
 
-    from inpaint_studio.backends.coarse_net import coarse_residual, depth_weight
+    from inpaint_studio.backends.coarse_net import faded_residual
     from inpaint_studio.backends.ffc_net import PRIORS
     from inpaint_studio.backends.torch_utils import to_tensors
 
@@ -78,11 +78,8 @@ def _time_coarse(net, precision: str, image, mask, repeats: int) -> float:
     fill = PRIORS[net.config.prior]
     amp = torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16")
 
-    def run():
-        return coarse_residual(net.coarse, img * (1 - m), 1 - m, fill) * depth_weight(m)
-
     with torch.inference_mode(), amp:
-        return _time(run, repeats)
+        return _time(lambda: faded_residual(net.coarse, img * (1 - m), 1 - m, fill), repeats)
 
 
 def main() -> None:

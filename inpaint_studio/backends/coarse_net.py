@@ -3,12 +3,12 @@
 A smooth prior (ffc_net.PRIORS) is the best a Gaussian model of the hole can do from its rim;
 what it misses on big holes is mostly large-scale structure (a horizon that goes on, a wall
 that stays one colour, a textured field whose rim is noisy). Those are learnable at low
-resolution, where a CPU sees a hundred times more examples per minute than at full size.
-`coarse_residual` area-downscales the input by `COARSE_FACTOR`, marks every block holding a
-hole pixel as hole, fills it with the same prior, lets `CoarseCorrector` predict the
-low-resolution residual (truth minus prior) in the hole and upsamples it bilinearly to the
-input size; `depth_weight` fades it in from the hole's rim. Any input size works (ceil
-pooling, slicing), so it traces to TorchScript.
+resolution, where a CPU trains on 16x more crops per minute than at full size (46 vs 2.9
+crops/s at 64 vs 256 px). `coarse_residual` area-downscales the input by `COARSE_FACTOR`,
+marks every block holding a hole pixel as hole, fills it with the same prior, lets
+`CoarseCorrector` predict the low-resolution residual (truth minus prior) in the hole and
+upsamples it bilinearly to the input size; `faded_residual` fades it in from the hole's rim
+(`depth_weight`). Any input size works (ceil pooling, slicing), so it traces to TorchScript.
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ def _block(cin: int, cout: int) -> nn.Sequential:
         nn.Conv2d(cout, cout, 3, padding=1),
         nn.GELU(),
     )
+
+
+def _upsample(x: torch.Tensor, factor: int, like: torch.Tensor) -> torch.Tensor:
+    """Bilinear upsampling of x by `factor`, cropped to like's height and width."""
+    up = F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
+    return up[..., : like.shape[-2], : like.shape[-1]]
 
 
 def _up2(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -89,10 +95,7 @@ def depth_weight(hole: torch.Tensor, factor: int = COARSE_FACTOR) -> torch.Tenso
     cost (repeated 3x3 pooling at full size took 47 ms at 512x512)."""
     inner = 1 - F.max_pool2d(1 - hole, factor, ceil_mode=True)
     deeper = -F.max_pool2d(-inner, 3, 1, 1)
-    up = F.interpolate(
-        (inner + deeper) / 2, scale_factor=factor, mode="bilinear", align_corners=False
-    )
-    return up[..., : hole.shape[-2], : hole.shape[-1]] * hole
+    return _upsample((inner + deeper) / 2, factor, hole) * hole
 
 
 def coarse_inputs(
@@ -116,8 +119,16 @@ def coarse_residual(
     factor: int = COARSE_FACTOR,
 ) -> torch.Tensor:
     """The corrector's residual upsampled to the input: (N,3,H,W), 0 wherever a low-res block
-    is known (multiply by `depth_weight` of the full-res hole before adding it to a fill)."""
+    is known (`faded_residual` is what gets added to a fill)."""
     small_prior, small_hole = coarse_inputs(rgb, known, prior, factor)
-    residual = corrector(small_prior, small_hole).float()
-    up = F.interpolate(residual, scale_factor=factor, mode="bilinear", align_corners=False)
-    return up[..., : rgb.shape[-2], : rgb.shape[-1]]
+    return _upsample(corrector(small_prior, small_hole).float(), factor, rgb)
+
+
+def faded_residual(
+    corrector: CoarseCorrector, rgb: torch.Tensor, known: torch.Tensor, prior: Callable
+) -> torch.Tensor:
+    """What the corrector adds to the full-size prior fill: (N,3,H,W), 0 off the hole.
+
+    rgb (N,3,H,W) in [0,1] with the hole zeroed, known (N,1,H,W) {0,1}; `coarse_residual`
+    times `depth_weight` of the hole."""
+    return coarse_residual(corrector, rgb, known, prior) * depth_weight(1 - known)

@@ -13,7 +13,7 @@ scratch repairs crisp and speed up training on a small compute budget. With a pr
 input (7 channels) and the output is that fill plus the net's residual; the shipped weights use
 "multigrid", the thin plate under tension solved by multigrid-preconditioned CG. With
 `NetConfig.coarse` > 0 a `CoarseCorrector` (coarse_net.py) first adds its 1/4-size residual
-to the prior fill, faded in from the hole's rim (`depth_weight`).
+to the prior fill, faded in from the hole's rim (`faded_residual`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inpaint_studio.backends.coarse_net import CoarseCorrector, coarse_residual, depth_weight
+from inpaint_studio.backends.coarse_net import CoarseCorrector, faded_residual
 
 PAD_MULTIPLE = 8
 
@@ -393,8 +393,7 @@ class InpaintNet(nn.Module):
             fill = PRIORS[self.config.prior]
             prior = fill(rgb, known)
             if self.coarse is not None:
-                residual = coarse_residual(self.coarse, rgb, known, fill)
-                prior = (prior + residual * depth_weight(1 - known)).clamp(0, 1)
+                prior = (prior + faded_residual(self.coarse, rgb, known, fill)).clamp(0, 1)
             prior = prior.to(x.dtype)
             x = torch.cat([x, prior.contiguous(memory_format=torch.channels_last)], dim=1)
         s0 = self.stem(x)
