@@ -65,8 +65,8 @@ def _time_prior(name: str, image, mask, repeats: int) -> float:
 
 
 def _time_coarse(net, precision: str, image, mask, repeats: int) -> float:
-    """Median seconds of the coarse corrector's share of a fill (its low-res prior, U-Net and
-    upsampling, plus the rim fade) on the same padded input."""
+    """Median seconds of the coarse corrector's share of a fill (pooling the prior's fill,
+    its U-Net and upsampling, plus the rim fade) on the same padded input."""
     import torch
 
     from inpaint_studio.backends.coarse_net import faded_residual
@@ -75,11 +75,11 @@ def _time_coarse(net, precision: str, image, mask, repeats: int) -> float:
 
     img, m, _size = to_tensors(image, mask, "cpu", 8)
     img, m = img.contiguous(), m.contiguous()
-    fill = PRIORS[net.config.prior]
     amp = torch.autocast("cpu", torch.bfloat16, enabled=precision == "bf16")
-
-    with torch.inference_mode(), amp:
-        return _time(lambda: faded_residual(net.coarse, img * (1 - m), 1 - m, fill), repeats)
+    with torch.inference_mode():
+        fill = PRIORS[net.config.prior](img * (1 - m), 1 - m)
+        with amp:
+            return _time(lambda: faded_residual(net.coarse, fill, 1 - m), repeats)
 
 
 def main() -> None:

@@ -4,16 +4,14 @@ A smooth prior (ffc_net.PRIORS) is the best a Gaussian model of the hole can do 
 what it misses on big holes is mostly large-scale structure (a horizon that goes on, a wall
 that stays one colour, a textured field whose rim is noisy). Those are learnable at low
 resolution, where a CPU trains on 16x more crops per minute than at full size (46 vs 2.9
-crops/s at 64 vs 256 px). `coarse_residual` area-downscales the input by `COARSE_FACTOR`,
-marks every block holding a hole pixel as hole, fills it with the same prior, lets
-`CoarseCorrector` predict the low-resolution residual (truth minus prior) in the hole and
-upsamples it bilinearly to the input size; `faded_residual` fades it in from the hole's rim
+crops/s at 64 vs 256 px). `coarse_residual` area-downscales the full-size prior fill by
+`COARSE_FACTOR`, marks every block holding a hole pixel as hole, lets `CoarseCorrector`
+predict the low-resolution error of that fill (truth minus fill) in the hole and upsamples
+it bilinearly to the input size; `faded_residual` fades it in from the hole's rim
 (`depth_weight`). Any input size works (ceil pooling, slicing), so it traces to TorchScript.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -99,36 +97,34 @@ def depth_weight(hole: torch.Tensor, factor: int = COARSE_FACTOR) -> torch.Tenso
 
 
 def coarse_inputs(
-    rgb: torch.Tensor, known: torch.Tensor, prior: Callable, factor: int = COARSE_FACTOR
+    fill: torch.Tensor, known: torch.Tensor, factor: int = COARSE_FACTOR
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(N,3,H,W) RGB, (N,1,H,W) known {0,1} -> low-res (prior fill (N,3,h,w), hole (N,1,h,w)).
+    """(N,3,H,W) full-size prior fill in [0,1], (N,1,H,W) known {0,1} -> low-res (fill
+    (N,3,h,w), hole (N,1,h,w)): h, w = ceil(H / factor), ceil(W / factor), each block the area
+    mean of the fill, a block with any hole pixel is hole. fp32.
 
-    h, w = ceil(H / factor), ceil(W / factor); a block with any hole pixel is hole; known
-    blocks are the area mean of their pixels. fp32."""
-    with torch.autocast(device_type=rgb.device.type, enabled=False):
+    Pooling the fill the net already has costs under 1 ms; solving the prior again at low
+    resolution (the first corrector's input) took 22-34 ms per call whatever the size, and
+    gave the corrector a worse start (docs/benchmarks.md section 1)."""
+    with torch.autocast(device_type=fill.device.type, enabled=False):
         hole = F.max_pool2d(1 - known.float(), factor, ceil_mode=True)
-        small = F.avg_pool2d(rgb.float(), factor, ceil_mode=True)
-        return prior(small * (1 - hole), 1 - hole), hole
+        return F.avg_pool2d(fill.float(), factor, ceil_mode=True), hole
 
 
 def coarse_residual(
-    corrector: CoarseCorrector,
-    rgb: torch.Tensor,
-    known: torch.Tensor,
-    prior: Callable,
-    factor: int = COARSE_FACTOR,
+    corrector: CoarseCorrector, fill: torch.Tensor, known: torch.Tensor, factor: int = COARSE_FACTOR
 ) -> torch.Tensor:
     """The corrector's residual upsampled to the input: (N,3,H,W), 0 wherever a low-res block
     is known (`faded_residual` is what gets added to a fill)."""
-    small_prior, small_hole = coarse_inputs(rgb, known, prior, factor)
-    return _upsample(corrector(small_prior, small_hole).float(), factor, rgb)
+    small_fill, small_hole = coarse_inputs(fill, known, factor)
+    return _upsample(corrector(small_fill, small_hole).float(), factor, fill)
 
 
 def faded_residual(
-    corrector: CoarseCorrector, rgb: torch.Tensor, known: torch.Tensor, prior: Callable
+    corrector: CoarseCorrector, fill: torch.Tensor, known: torch.Tensor
 ) -> torch.Tensor:
     """What the corrector adds to the full-size prior fill: (N,3,H,W), 0 off the hole.
 
-    rgb (N,3,H,W) in [0,1] with the hole zeroed, known (N,1,H,W) {0,1}; `coarse_residual`
-    times `depth_weight` of the hole."""
-    return coarse_residual(corrector, rgb, known, prior) * depth_weight(1 - known)
+    fill (N,3,H,W) in [0,1]: the prior's fill of the hole, known (N,1,H,W) {0,1};
+    `coarse_residual` times `depth_weight` of the hole."""
+    return coarse_residual(corrector, fill, known) * depth_weight(1 - known)

@@ -390,10 +390,9 @@ class InpaintNet(nn.Module):
             # on views of the channels_last input (bench_model_speed.py shows the share).
             known = (1 - x[:, 3:4]).contiguous()
             rgb = x[:, :3].contiguous()
-            fill = PRIORS[self.config.prior]
-            prior = fill(rgb, known)
+            prior = PRIORS[self.config.prior](rgb, known)
             if self.coarse is not None:
-                prior = (prior + faded_residual(self.coarse, rgb, known, fill)).clamp(0, 1)
+                prior = (prior + faded_residual(self.coarse, prior, known)).clamp(0, 1)
             prior = prior.to(x.dtype)
             x = torch.cat([x, prior.contiguous(memory_format=torch.channels_last)], dim=1)
         s0 = self.stem(x)

@@ -138,7 +138,8 @@ def coarse_losses(
     (N,1,S,S) {0,1}."""
     known = 1 - mask
     with torch.no_grad():
-        prior, hole = coarse_inputs(img * known, known, PRIORS[gen.config.prior])
+        fill = PRIORS[gen.config.prior](img * known, known)
+        prior, hole = coarse_inputs(fill, known)
         truth = F.avg_pool2d(img, COARSE_FACTOR, ceil_mode=True)
         psnr_prior = _psnr_each(prior, truth, hole)
     with amp:

@@ -50,7 +50,8 @@ def test_residual_has_the_input_size_and_is_zero_on_known_blocks(size):
     h, w = size
     rgb, known = _case(h, w)
     with torch.no_grad():
-        residual = coarse_residual(_trained_looking(), rgb, known, PRIORS["multigrid"])
+        fill = PRIORS["multigrid"](rgb, known)
+        residual = coarse_residual(_trained_looking(), fill, known)
     assert residual.shape == (1, 3, h, w)
     hole = 1 - known
     # bilinear upsampling reaches at most one low-res block (4 px) beyond the hole's blocks
@@ -59,15 +60,16 @@ def test_residual_has_the_input_size_and_is_zero_on_known_blocks(size):
     assert float((residual * (1 - near)).abs().amax()) == 0
 
 
-def test_low_res_inputs_mark_partly_hole_blocks_as_hole_and_average_known_ones():
-    rgb = torch.arange(64.0).reshape(1, 1, 8, 8).expand(1, 3, 8, 8) / 64
+def test_low_res_inputs_mark_partly_hole_blocks_as_hole_and_average_the_fill():
+    fill = torch.arange(64.0).reshape(1, 1, 8, 8).expand(1, 3, 8, 8) / 64
     known = torch.ones(1, 1, 8, 8)
     known[..., 5, 6] = 0  # one pixel: its whole 4x4 block becomes hole
-    prior, hole = coarse_inputs(rgb * known, known, PRIORS["membrane"])
+    small, hole = coarse_inputs(fill, known)
     assert hole.shape == (1, 1, 2, 2)
     assert hole[0, 0].tolist() == [[0, 0], [0, 1]]
-    assert torch.allclose(prior[0, 0, 0, 0], rgb[0, 0, :4, :4].mean())
-    assert torch.allclose(prior[0, 0, 1, 0], rgb[0, 0, 4:, :4].mean())
+    for i, j in [(0, 0), (1, 0), (1, 1)]:  # every block, the hole's too: the fill's mean
+        block = fill[0, 0, 4 * i : 4 * i + 4, 4 * j : 4 * j + 4]
+        assert torch.allclose(small[0, 0, i, j], block.mean())
 
 
 def test_corrector_without_a_prior_is_refused():
