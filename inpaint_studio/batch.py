@@ -289,10 +289,13 @@ def _run_in_turn(jobs, inpaint, quality, limit, summary, bar, fail) -> BatchSumm
     return summary
 
 
-def make_inpaint_fn(inpainter, strategy: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Bind a loaded Inpainter and a region strategy into `fn(image, mask) -> image`."""
+def make_inpaint_fn(
+    inpainter, strategy: str, grain: float = 0.0
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Bind a loaded Inpainter, a region strategy and a grain strength into
+    `fn(image, mask) -> image`."""
 
     def fn(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return inpaint_image(image, mask, inpainter, strategy=strategy)
+        return inpaint_image(image, mask, inpainter, strategy=strategy, grain=grain)
 
     return fn

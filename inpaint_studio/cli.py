@@ -20,6 +20,7 @@ EXIT_BAD_INPUT = 2
 COMMANDS = ("run", "models", "train", "evaluate", "export-torchscript", "gui")
 STRATEGIES = ("crop", "resize", "whole")
 DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_GRAIN = 0.65  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
 PROG = "inpaint-studio"
 
 
@@ -78,12 +79,13 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 class _Filler:
     """Loaded backend as `fn(image, mask) -> image`; CUDA out-of-memory retries on the CPU."""
 
-    def __init__(self, model: str, device: str, strategy: str) -> None:
+    def __init__(self, model: str, device: str, strategy: str, grain: float = 0.0) -> None:
         from inpaint_studio.backends import registry
         from inpaint_studio.backends.base import resolve_device
 
         self._model = model
         self._strategy = strategy
+        self._grain = grain
         self._lock = threading.Lock()
         self.device = resolve_device(device)
         self._inpainter = registry.create(model)
@@ -104,13 +106,18 @@ class _Filler:
     def __call__(self, image, mask):
         from inpaint_studio.core.pipeline import inpaint_image
 
+        def fill():
+            return inpaint_image(
+                image, mask, self._inpainter, strategy=self._strategy, grain=self._grain
+            )
+
         try:
-            return inpaint_image(image, mask, self._inpainter, strategy=self._strategy)
+            return fill()
         except OutOfMemory:
             if self.device == "cpu":
                 raise
         self._fallback_to_cpu()
-        return inpaint_image(image, mask, self._inpainter, strategy=self._strategy)
+        return fill()
 
     def close(self) -> None:
         self._inpainter.unload()
@@ -135,6 +142,13 @@ def _add_run(sub) -> None:
         default="crop",
         help="crop: fill each masked region from a crop around it (default); resize: "
         "downscale crops above the model's working size; whole: the whole image at once",
+    )
+    p.add_argument(
+        "--grain",
+        type=float,
+        default=DEFAULT_GRAIN,
+        help="grain matched to the rim added to large fills, 0 = none (default "
+        f"{DEFAULT_GRAIN}: as much as the rim's fine texture, times this, lacks in the fill)",
     )
     p.add_argument(
         "--workers",
@@ -170,6 +184,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         return _fail("--workers must be at least 1")
+    if not 0 <= args.grain <= 4:
+        return _fail("--grain must be between 0 and 4")
     if args.quality is not None and not 1 <= args.quality <= 100:
         return _fail("--quality must be between 1 and 100")
     jobs, pairing_errors = plan_jobs(args.image, args.mask, args.output)
@@ -183,7 +199,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from inpaint_studio.backends import registry
 
         args.model = registry.default_backend()
-    filler = _Filler(args.model, args.device, args.strategy)
+    filler = _Filler(args.model, args.device, args.strategy, args.grain)
     try:
         summary = run_jobs(
             jobs,
@@ -337,7 +353,12 @@ def _add_evaluate(sub) -> None:
         "gradient ratio (hole sharpness, output/truth) and seconds per image.",
     )
     p.add_argument("--data", required=True, help="folder of photos (never the training set)")
-    p.add_argument("--models", default="ours,telea,ns,patchmatch")
+    p.add_argument(
+        "--models",
+        default="ours,telea,ns,patchmatch",
+        help="comma-separated backends; NAME+grain (or NAME+grain@S) adds rim-matched grain "
+        "to NAME's fills as the editor and run do (default strength, or S)",
+    )
     p.add_argument("--masks", default="scratch,thin,medium,thick")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="use the first N photos only")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from inpaint_studio.core.grain import match_grain
 from inpaint_studio.core.regions import (
     DEFAULT_FEATHER,
     DEFAULT_MAX_CROP_PIXELS,
@@ -38,6 +39,7 @@ def inpaint_image(
     feather: int = DEFAULT_FEATHER,
     max_crop_pixels: int = DEFAULT_MAX_CROP_PIXELS,
     min_hole_width: float = DEFAULT_MIN_HOLE_WIDTH,
+    grain: float = 0.0,
 ) -> np.ndarray:
     """(H,W,3) uint8 RGB + (H,W) uint8 mask (non-zero = fill) -> new (H,W,3) uint8.
 
@@ -45,6 +47,8 @@ def inpaint_image(
     ``info.pad_multiple`` drive the plan. ``progress(done, total)`` is called after each
     model call (one per region, or per tile of a tiled region; done = 1..total);
     ``cancelled()`` is polled before each call and a True answer raises ``Cancelled``.
+    ``grain`` > 0 adds grain matched to each region's rim to its fill (``core.grain``;
+    the CLI and the editor default to ``grain.DEFAULT_STRENGTH``).
     Pixels outside the mask are bit-exact copies of ``image``.
     """
     check_inputs(image, mask)
@@ -76,6 +80,7 @@ def inpaint_image(
         inpaint_region(
             out, image, mask, inpainter.inpaint, region, feather=feather, before_call=before_call
         )
+        match_grain(out, image, mask, within=region.crop, strength=grain)
     if total and progress is not None:
         progress(total, total)
     return out

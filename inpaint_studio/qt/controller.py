@@ -302,9 +302,14 @@ class EditorController(QObject):
 
     # --- inpainting -----------------------------------------------------------------------
     def build_request(
-        self, backend: str, device: str | None = None, strategy: str | None = None
+        self,
+        backend: str,
+        device: str | None = None,
+        strategy: str | None = None,
+        grain: float | None = None,
     ) -> InpaintRequest | None:
-        """Frozen request for the painted mask (copies of the crop), or None if no mask."""
+        """Frozen request for the painted mask (copies of the crop), or None if no mask;
+        grain: core.grain strength (None = the settings' grain_percent / 100)."""
         doc = self.document
         if doc is None:
             return None
@@ -321,16 +326,21 @@ class EditorController(QObject):
             backend=backend,
             device=device or self.settings.device,
             strategy=strategy or self.settings.strategy,
+            grain=self.settings.grain_percent / 100 if grain is None else grain,
         )
 
     def start_inpaint(
-        self, backend: str, device: str | None = None, strategy: str | None = None
+        self,
+        backend: str,
+        device: str | None = None,
+        strategy: str | None = None,
+        grain: float | None = None,
     ) -> int | None:
         """Send the mask to the worker; returns the request id (None if nothing to fill).
 
         A newer request supersedes (cancels) a running one."""
         self.canvas.end_stroke()
-        request = self.build_request(backend, device, strategy)
+        request = self.build_request(backend, device, strategy, grain)
         if request is None:
             emit(self.status, "Paint over what to remove first.")
             return None

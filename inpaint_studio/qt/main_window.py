@@ -29,7 +29,7 @@ from inpaint_studio.errors import InpaintStudioError
 from inpaint_studio.qt import dialogs
 from inpaint_studio.qt.canvas import CanvasView, Tool
 from inpaint_studio.qt.controller import EditorController
-from inpaint_studio.qt.settings import DEVICES, Settings, save_settings
+from inpaint_studio.qt.settings import DEFAULT_GRAIN_PERCENT, DEVICES, Settings, save_settings
 from inpaint_studio.qt.worker import InpainterFactory
 
 WARM_UP_DELAY_MS = 1000  # after the first canvas paint: load the neural model in the background
@@ -189,6 +189,15 @@ class MainWindow(QMainWindow):
         )
         self.cancel_action = self._action("&Cancel", self.controller.cancel_inpaint, ["Esc"])
         self.cancel_action.setEnabled(False)
+        self.grain_action = self._action(
+            "Match &grain",
+            lambda: None,
+            ["G"],
+            "Give large fills the fine grain of the photo around them (film grain, noise), "
+            "so they do not show as smooth smudges",
+        )
+        self.grain_action.setCheckable(True)
+        self.grain_action.setChecked(self.settings.grain_percent > 0)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -214,6 +223,7 @@ class MainWindow(QMainWindow):
         for a in (self.brush_action, self.eraser_action, self.smaller_action, self.larger_action):
             tools_menu.addAction(a)
         tools_menu.addSeparator()
+        tools_menu.addAction(self.grain_action)
         tools_menu.addAction(self.inpaint_action)
         tools_menu.addAction(self.cancel_action)
 
@@ -239,6 +249,7 @@ class MainWindow(QMainWindow):
         self.device_combo = DeviceCombo()
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(self.settings.device)))
         bar.addWidget(self.device_combo)
+        bar.addAction(self.grain_action)
         bar.addAction(self.inpaint_action)
 
     def populate_models(self) -> None:
@@ -534,7 +545,8 @@ class MainWindow(QMainWindow):
         if not backend:
             dialogs.show_error(self, APP_TITLE, "No inpainting model is available.")
             return None
-        return self.controller.start_inpaint(backend, self.device_combo.currentData())
+        grain = self.current_settings().grain_percent / 100
+        return self.controller.start_inpaint(backend, self.device_combo.currentData(), grain=grain)
 
     def current_settings(self) -> Settings:
         """Settings with what the user changed in this window (brush, model, device)."""
@@ -543,6 +555,9 @@ class MainWindow(QMainWindow):
             brush_size=self.canvas.brush_size,
             default_backend=self.model_combo.currentData() or self.settings.default_backend,
             device=self.device_combo.currentData() or "auto",
+            grain_percent=(self.settings.grain_percent or DEFAULT_GRAIN_PERCENT)
+            if self.grain_action.isChecked()
+            else 0,
         )
 
     def _warm_up(self) -> None:

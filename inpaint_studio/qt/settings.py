@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 
 from PySide6.QtCore import QSettings
 
+from inpaint_studio.core import grain
 from inpaint_studio.core.imageio import ENV_MAX_PIXELS, default_max_pixels
 
 SETTINGS_VERSION = 1
@@ -21,6 +22,7 @@ APPLICATION = "inpaint-studio"
 ENV_SETTINGS_FILE = "INPAINT_STUDIO_SETTINGS"
 DEVICES = ("auto", "cpu", "cuda")
 STRATEGIES = ("crop", "resize", "whole")
+DEFAULT_GRAIN_PERCENT = round(grain.DEFAULT_STRENGTH * 100)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Settings:
     default_backend: str = ""  # "" = registry.DEFAULT_BACKEND
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     strategy: str = "crop"  # region strategy passed to the pipeline
+    grain_percent: int = DEFAULT_GRAIN_PERCENT  # rim-matched grain in fills (core.grain); 0 = off
     jpeg_quality: int | None = None  # None = match the source JPEG (jpeg_quality_for)
     context_margin: int = 64  # minimum context (px) around the mask sent to the model
     last_folder: str = ""
@@ -61,6 +64,7 @@ class Settings:
             brush_size=min(500, max(1, self.brush_size)),
             device=self.device if self.device in DEVICES else "auto",
             strategy=self.strategy if self.strategy in STRATEGIES else "crop",
+            grain_percent=min(400, max(0, self.grain_percent)),
             jpeg_quality=quality,
             context_margin=min(4096, max(0, self.context_margin)),
             autosave_seconds=min(3600, max(0, self.autosave_seconds)),

@@ -47,6 +47,7 @@ class InpaintRequest:
     backend: str
     device: str = "auto"
     strategy: str = "crop"
+    grain: float = 0.0  # core.grain strength; 0 = none
 
     def __post_init__(self) -> None:
         h, w = self.origin.h, self.origin.w
@@ -208,6 +209,7 @@ class InpaintWorker(QObject):
             np.asarray(request.mask),
             inpainter,
             strategy=request.strategy,
+            grain=request.grain,
             progress=progress,
             cancelled=lambda: self.is_cancelled(rid),
         )

@@ -7,7 +7,9 @@ For photo i and mask kind k the mask comes from
 and the same generator then draws uniform noise into the hole, so no method can read the
 true pixels and every method gets the identical input. Models run through
 ``core.pipeline.inpaint_image`` with the product's default "crop" strategy; seconds per image
-are wall clock around that call (model loading and one warm-up call excluded).
+are wall clock around that call (model loading and one warm-up call excluded). A model
+named ``NAME+grain`` (or ``NAME+grain@S``) is backend NAME with rim-matched grain added to
+its fills at the default strength (or S), as the editor and ``run`` do (``core.grain``).
 
 Metrics per case (output vs the original photo):
 
@@ -36,6 +38,7 @@ import numpy as np
 
 from inpaint_studio.backends import registry
 from inpaint_studio.backends.base import Inpainter, resolve_device
+from inpaint_studio.core.grain import DEFAULT_STRENGTH as DEFAULT_GRAIN
 from inpaint_studio.core.pipeline import inpaint_image
 from inpaint_studio.errors import BackendUnavailable, InpaintStudioError
 from inpaint_studio.training.data import list_photos, read_rgb
@@ -222,6 +225,8 @@ def _check_names(models: Sequence[str], mask_kinds: Sequence[str]) -> tuple[list
     kinds = list(dict.fromkeys(k.strip() for k in mask_kinds if k.strip()))
     if not models:
         raise InpaintStudioError("No models to evaluate; name at least one, e.g. telea.")
+    for spec in models:
+        split_grain(spec)  # a malformed +grain suffix fails before any model loads
     if not kinds:
         raise InpaintStudioError(f"No mask kinds to evaluate; choose from {', '.join(MASK_KINDS)}.")
     unknown = [k for k in kinds if k not in MASK_KINDS]
@@ -232,21 +237,48 @@ def _check_names(models: Sequence[str], mask_kinds: Sequence[str]) -> tuple[list
     return models, kinds
 
 
-def _load_models(models: list[str], device: str) -> dict[str, Inpainter]:
-    """Create and load every model (all or none: loaded ones are unloaded on failure)."""
-    loaded: dict[str, Inpainter] = {}
+GRAIN_SUFFIX = "+grain"
+
+
+def split_grain(spec: str) -> tuple[str, float]:
+    """Model spec -> (backend name, grain strength): "ours" -> ("ours", 0.0); "ours+grain"
+    -> ("ours", grain.DEFAULT_STRENGTH); "ours+grain@0.5" -> ("ours", 0.5)."""
+    name, sep, rest = spec.partition(GRAIN_SUFFIX)
+    if not sep:
+        return spec, 0.0
+    if not rest:
+        return name, DEFAULT_GRAIN
     try:
-        for name in models:
-            if not name.startswith(registry.TORCHSCRIPT_PREFIX) or name in registry.names():
-                registry.info(name)  # unknown name -> BackendUnavailable listing the choices
-                ok, reason = registry.is_available(name)
-                if not ok:
-                    raise BackendUnavailable(f"Model '{name}' is unavailable: {reason}")
-            inpainter = registry.create(name)
-            inpainter.load(device)
-            loaded[name] = inpainter
+        strength = float(rest.removeprefix("@"))
+    except ValueError:
+        strength = -1.0
+    if not rest.startswith("@") or not 0 <= strength <= 4:
+        raise InpaintStudioError(
+            f"Bad model '{spec}': write NAME+grain or NAME+grain@S with S from 0 to 4."
+        )
+    return name, strength
+
+
+def _load_models(models: list[str], device: str) -> dict[str, Inpainter]:
+    """Create and load the backend of every model spec (all or none: loaded ones are
+    unloaded on failure); specs that differ only in grain share one backend."""
+    loaded: dict[str, Inpainter] = {}
+    by_name: dict[str, Inpainter] = {}
+    try:
+        for spec in models:
+            name, _strength = split_grain(spec)
+            if name not in by_name:
+                if not name.startswith(registry.TORCHSCRIPT_PREFIX) or name in registry.names():
+                    registry.info(name)  # unknown name -> BackendUnavailable listing the choices
+                    ok, reason = registry.is_available(name)
+                    if not ok:
+                        raise BackendUnavailable(f"Model '{name}' is unavailable: {reason}")
+                inpainter = registry.create(name)
+                inpainter.load(device)
+                by_name[name] = inpainter
+            loaded[spec] = by_name[name]
     except BaseException:
-        for inpainter in loaded.values():
+        for inpainter in by_name.values():
             inpainter.unload()
         raise
     return loaded
@@ -313,7 +345,7 @@ def evaluate(
 
         bar = tqdm(total=len(paths) * len(kinds), desc="evaluate", unit="case", file=sys.stderr)
     try:
-        for inpainter in loaded.values():
+        for inpainter in {id(m): m for m in loaded.values()}.values():
             _warm_up(inpainter)
         for i, path in enumerate(paths):
             try:
@@ -328,7 +360,8 @@ def evaluate(
                 for name, inpainter in loaded.items():
                     t0 = time.perf_counter()
                     try:
-                        out = inpaint_image(noisy.copy(), mask, inpainter)
+                        grain = split_grain(name)[1]
+                        out = inpaint_image(noisy.copy(), mask, inpainter, grain=grain)
                     except InpaintStudioError as exc:  # say which case, keep the error type
                         raise type(exc)(f"{name} on {path.name} ({kind} mask): {exc}") from exc
                     seconds = time.perf_counter() - t0
@@ -355,7 +388,7 @@ def evaluate(
     finally:
         if bar is not None:
             bar.close()
-        for inpainter in loaded.values():
+        for inpainter in {id(m): m for m in loaded.values()}.values():
             inpainter.unload()
     report = Report(
         data_dir=str(data_dir),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
@@ -226,3 +227,33 @@ def test_context_crop():
     assert context_crop(Rect(100, 100, 10, 20), 1000, 800, 64) == Rect(36, 36, 138, 148)
     assert context_crop(Rect(100, 100, 200, 20), 1000, 800, 64) == Rect(0, 0, 500, 320)
     assert context_crop(Rect(0, 0, 5, 5), 30, 30, 64) == Rect(0, 0, 30, 30)
+
+
+def test_match_grain_toggle_reaches_the_request_and_the_settings(
+    qtbot, dialog_log, photo_files, monkeypatch
+):
+    from inpaint_studio.core.grain import DEFAULT_STRENGTH
+
+    window = MainWindow(persist_settings=False)  # default settings: grain on
+    qtbot.addWidget(window)
+    window.open_file(photo_files.png)
+    _stroke(window)
+    _select_model(window, "telea")
+    seen: list[float] = []
+    build = window.controller.build_request
+
+    def spy(*args, **kwargs):
+        request = build(*args, **kwargs)
+        seen.append(request.grain)
+        return None  # nothing is sent to the worker
+
+    monkeypatch.setattr(window.controller, "build_request", spy)
+    assert window.grain_action.isChecked()  # on by default
+    window.inpaint()
+    assert window.current_settings().grain_percent == round(DEFAULT_STRENGTH * 100)
+    window.grain_action.trigger()  # off
+    window.inpaint()
+    assert window.current_settings().grain_percent == 0
+    assert seen == [pytest.approx(DEFAULT_STRENGTH), 0.0]
+    dialog_log.answer_yes = True  # discard the unsaved stroke
+    window.close()

@@ -307,3 +307,29 @@ def test_empty_or_missing_folder(tmp_path):
         ev.evaluate(tmp_path / "empty", ["telea"], ["thin"], progress=False)
     with pytest.raises(InpaintStudioError, match="not a folder"):
         ev.evaluate(tmp_path / "missing", ["telea"], ["thin"], progress=False)
+
+
+def test_grain_specs_parse_and_bad_ones_are_clear_errors(photo_dir):
+    from inpaint_studio.core.grain import DEFAULT_STRENGTH
+
+    assert ev.split_grain("telea") == ("telea", 0.0)
+    assert ev.split_grain("ours+grain") == ("ours", DEFAULT_STRENGTH)
+    assert ev.split_grain("ours+grain@0.4") == ("ours", 0.4)
+    for bad in ("ours+grainy", "ours+grain@x", "ours+grain@9"):
+        with pytest.raises(InpaintStudioError, match="NAME\\+grain@S"):
+            ev.evaluate(photo_dir, [bad], ["thin"], progress=False)
+
+
+def test_grain_spec_shares_the_backend_and_adds_texture(photo_dir, fakes):
+    flat = fakes(_Fake("flat", lambda image, mask: _flat_fill(image, mask)))
+    report = ev.evaluate(photo_dir, ["flat", "flat+grain@1.0"], ["medium"], seed=0, progress=False)
+    plain = report.summary("flat", "medium")
+    grainy = report.summary("flat+grain@1.0", "medium")
+    assert grainy.grad_ratio > plain.grad_ratio
+    assert len(flat.seen) == 1 + 2 * 3 and flat.unloaded  # one warm-up, both specs, 3 photos
+
+
+def _flat_fill(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out = image.copy()
+    out[mask != 0] = image[mask == 0].mean(axis=0).astype(np.uint8)
+    return out

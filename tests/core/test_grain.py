@@ -1,0 +1,147 @@
+"""Grain matching: only hole pixels change, as much texture as the rim has, tile-independent."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from inpaint_studio.core.geometry import Rect
+from inpaint_studio.core.grain import DEFAULT_STRENGTH, RAMP, grain_noise, match_grain
+
+
+def _grainy(h: int, w: int, sigma: float, seed: int = 0) -> np.ndarray:
+    """(h,w,3) uint8 mid-grey photo with Gaussian grain of `sigma` grey levels per pixel."""
+    rng = np.random.default_rng(seed)
+    grain = rng.normal(0, sigma, (h, w, 1))
+    return np.clip(128 + grain + np.zeros((1, 1, 3)), 0, 255).round().astype(np.uint8)
+
+
+def _high_pass_std(x: np.ndarray, where: np.ndarray) -> float:
+    f = x.astype(np.float32)
+    hp = f - cv2.GaussianBlur(f, (0, 0), 1.5)
+    return float(hp[where].std())
+
+
+def _box_case(h: int = 160, w: int = 200):
+    mask = np.zeros((h, w), np.uint8)
+    mask[40:120, 50:150] = 255
+    return mask
+
+
+def test_only_hole_pixels_change_and_strength_zero_is_a_no_op():
+    image = _grainy(160, 200, 12)
+    mask = _box_case()
+    filled = image.copy()
+    filled[mask != 0] = 128  # a smooth fill
+    out = filled.copy()
+    match_grain(out, image, mask, strength=0)
+    assert np.array_equal(out, filled)
+    match_grain(out, image, mask)
+    assert np.array_equal(out[mask == 0], filled[mask == 0])
+    assert not np.array_equal(out[mask != 0], filled[mask != 0])
+
+
+def test_a_flat_rim_adds_no_grain():
+    image = np.full((120, 160, 3), 90, np.uint8)
+    mask = _box_case(120, 160)
+    out = image.copy()
+    match_grain(out, image, mask)
+    assert np.array_equal(out, image)
+
+
+def test_deep_hole_gets_about_strength_times_the_rim_texture():
+    image = _grainy(200, 240, 14)
+    mask = np.zeros((200, 240), np.uint8)
+    mask[50:150, 60:180] = 255
+    out = image.copy()
+    out[mask != 0] = 128
+    match_grain(out, image, mask)
+    deep = np.zeros_like(mask, bool)
+    deep[50 + RAMP + 4 : 150 - RAMP - 4, 60 + RAMP + 4 : 180 - RAMP - 4] = True
+    ring = cv2.dilate(mask, np.ones((9, 9), np.uint8)) != 0
+    ring &= mask == 0
+    ratio = _high_pass_std(out, deep) / _high_pass_std(image, ring)
+    assert ratio == pytest.approx(DEFAULT_STRENGTH, rel=0.15)
+
+
+def test_fill_that_already_has_the_texture_gets_little_more():
+    image = _grainy(160, 200, 10)
+    mask = _box_case()
+    out = image.copy()  # "fill" = the true grainy pixels
+    match_grain(out, image, mask)
+    hole = mask != 0
+    assert _high_pass_std(out, hole) < 1.1 * _high_pass_std(image, hole)
+
+
+def test_thin_scratch_gets_almost_no_grain():
+    image = _grainy(120, 160, 14)
+    mask = np.zeros((120, 160), np.uint8)
+    mask[60:63, 10:150] = 255  # 3 px wide
+    out = image.copy()
+    out[mask != 0] = 128
+    before = out.copy()
+    match_grain(out, image, mask)
+    change = (out.astype(int) - before.astype(int))[mask != 0]
+    assert change.std() < 0.2 * DEFAULT_STRENGTH * 14  # a deep hole gets about 1.0x that
+
+
+def test_within_limits_what_changes():
+    image = _grainy(160, 200, 12)
+    mask = np.zeros((160, 200), np.uint8)
+    mask[20:70, 20:80] = 255
+    mask[90:150, 120:190] = 255
+    filled = image.copy()
+    filled[mask != 0] = 128
+    out = filled.copy()
+    match_grain(out, image, mask, within=Rect(0, 0, 100, 80))
+    assert not np.array_equal(out[20:70, 20:80], filled[20:70, 20:80])
+    assert np.array_equal(out[80:], filled[80:])
+
+
+def test_noise_is_the_same_whatever_rect_holds_a_pixel():
+    big = grain_noise(Rect(10, 20, 300, 200), seed=3)
+    part = grain_noise(Rect(110, 70, 40, 30), seed=3)
+    assert np.array_equal(big[50:80, 100:140], part)
+    hp = big - cv2.GaussianBlur(big, (0, 0), 1.5)  # the texture measure: unit std
+    assert float(hp[8:-8, 8:-8].std()) == pytest.approx(1.0, rel=0.05)
+    assert not np.array_equal(
+        grain_noise(Rect(0, 0, 16, 16), 1), grain_noise(Rect(0, 0, 16, 16), 2)
+    )
+
+
+def test_result_is_independent_of_the_tiling():
+    """Holes wider than a 256 px tile: the result does not depend on where tiles fall."""
+    image = _grainy(300, 700, 12)
+    mask = np.zeros((300, 700), np.uint8)
+    mask[40:260, 30:650] = 255
+    filled = image.copy()
+    filled[mask != 0] = 128
+    a = filled.copy()
+    match_grain(a, image, mask)
+    b = filled.copy()
+    match_grain(b, image, mask, within=Rect(10, 20, 680, 270))
+    assert np.array_equal(a, b)
+
+
+def test_pipeline_adds_grain_per_region_and_regions_do_not_interact():
+    from inpaint_studio.backends.opencv_backend import TeleaInpainter
+    from inpaint_studio.core.pipeline import inpaint_image
+    from inpaint_studio.core.regions import plan_regions
+
+    image = _grainy(200, 800, 12)
+    mask = np.zeros((200, 800), np.uint8)
+    mask[30:90, 30:110] = 255
+    mask[110:180, 600:720] = 255
+    plan = plan_regions(mask, image_size=(800, 200), working_size=None)
+    assert len(plan) == 2  # two separate regions
+    telea = TeleaInpainter()
+    telea.load()
+    plain = inpaint_image(image, mask, telea)
+    both = inpaint_image(image, mask, telea, grain=DEFAULT_STRENGTH)
+    np.testing.assert_array_equal(both[mask == 0], image[mask == 0])
+    assert _high_pass_std(both, mask != 0) > 2 * _high_pass_std(plain, mask != 0)
+    one = mask.copy()
+    one[:, 400:] = 0  # the left hole alone: its pixels come out the same
+    left = inpaint_image(image, one, telea, grain=DEFAULT_STRENGTH)
+    np.testing.assert_array_equal(left[one != 0], both[one != 0])
