@@ -8,7 +8,8 @@ and two blotches at fixed relative positions, thickened to the wanted area) at 6
 The model is loaded and warmed up (one small fill) first; "crop" times are the median of
 ``--repeats`` runs. "whole" runs once per size in a child process that is stopped past
 ``--whole-timeout`` seconds or when its memory passes ``--whole-max-gb``, and reported as
-skipped then.
+skipped then. Fills add rim-matched grain at ``--grain`` (default: the strength the editor
+and ``run`` use, ``core.grain.DEFAULT_STRENGTH``; 0 = none); its share is reported.
 """
 
 from __future__ import annotations
@@ -93,20 +94,42 @@ def _load_model(device: str, threads: int) -> tuple[TimedInpainter, float, float
     return TimedInpainter(inpainter), loaded, time.perf_counter() - start
 
 
-def measure(model: TimedInpainter, mp: float, area: float, strategy: str, repeats: int) -> dict:
+class _TimedGrain:
+    """Stands in for pipeline.match_grain; adds up the seconds spent in it."""
+
+    def __init__(self) -> None:
+        from inpaint_studio.core import grain
+
+        self.inner = grain.match_grain
+        self.seconds = 0.0
+
+    def __call__(self, *args, **kwargs) -> None:
+        start = time.perf_counter()
+        self.inner(*args, **kwargs)
+        self.seconds += time.perf_counter() - start
+
+
+def measure(
+    model: TimedInpainter, mp: float, area: float, strategy: str, repeats: int, grain: float
+) -> dict:
     """Median fill time of one (size, area, strategy) case plus what the model was given."""
-    from inpaint_studio.core.pipeline import inpaint_image
+    from inpaint_studio.core import pipeline
 
     width, height = c.size_for(mp)
     image = c.photo(width, height)
     mask = c.scratch_mask(width, height, area)
-    times, model_s = [], []
+    times, model_s, grain_s = [], [], []
+    timed_grain = _TimedGrain()
+    pipeline.match_grain = timed_grain
     for _ in range(max(1, repeats)):
         model.reset()
+        timed_grain.seconds = 0.0
         start = time.perf_counter()
-        out = on_worker(inpaint_image, image, mask, model, strategy=strategy)
+        out = on_worker(pipeline.inpaint_image, image, mask, model, strategy=strategy, grain=grain)
         times.append(time.perf_counter() - start)
         model_s.append(model.seconds)
+        grain_s.append(timed_grain.seconds)
+    pipeline.match_grain = timed_grain.inner
     keep = mask == 0
     assert np.array_equal(out[keep], image[keep]), "pixels outside the mask changed"
     return {
@@ -118,6 +141,7 @@ def measure(model: TimedInpainter, mp: float, area: float, strategy: str, repeat
         "median_s": float(np.median(times)),
         "times": times,
         "model_s": float(np.median(model_s)),
+        "grain_s": float(np.median(grain_s)),
         "regions": model.calls,
         "model_mp": model.pixels / 1e6,
     }
@@ -134,13 +158,20 @@ def _rss_mb(pid: int) -> float:
 
 
 def run_whole(
-    mp: float, area: float, timeout: float, max_gb: float, threads: int, main_thread: bool
+    mp: float,
+    area: float,
+    timeout: float,
+    max_gb: float,
+    threads: int,
+    main_thread: bool,
+    grain: float,
 ) -> dict:
     """One "whole" fill in a child process, watched for time and memory; dict with a status."""
     import subprocess
 
     argv = [sys.executable, __file__, "--child-whole", str(mp), "--area", str(area)]
-    argv += ["--threads", str(threads)] + (["--main-thread"] if main_thread else [])
+    argv += ["--threads", str(threads), "--grain", str(grain)]
+    argv += ["--main-thread"] if main_thread else []
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     start, peak, why = time.perf_counter(), 0.0, None
     while proc.poll() is None:
@@ -163,21 +194,29 @@ def run_whole(
     return result
 
 
-def _child_whole(mp: float, area: float, threads: int) -> None:
+def _child_whole(mp: float, area: float, threads: int, grain: float) -> None:
     model, _, _ = load_model(threads=threads)
-    result = measure(model, mp, area, "whole", 1)
+    result = measure(model, mp, area, "whole", 1, grain)
     result["peak_mb"] = c.peak_rss_mb()
     print(json.dumps(result))
 
 
 def _timing_cells(case: dict) -> list[str]:
-    """Table cells shared by both tables: model input MP, median, model time, all runs."""
+    """Table cells shared by both tables: model input MP, median, model and grain time, all
+    runs."""
     return [
         f"{case['model_mp']:.2f}",
         f"**{c.fmt_s(case['median_s'])}**",
         c.fmt_s(case["model_s"]),
+        c.fmt_s(case["grain_s"]),
         ", ".join(f"{t:.2f}" for t in case["times"]),
     ]
+
+
+def _app_grain() -> float:
+    from inpaint_studio.core.grain import DEFAULT_STRENGTH
+
+    return DEFAULT_STRENGTH
 
 
 def main() -> int:
@@ -188,14 +227,19 @@ def main() -> int:
     parser.add_argument("--whole-max-gb", type=float, default=None, help="GiB (70%% of RAM)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     parser.add_argument("--main-thread", action="store_true", help="fill on the main thread")
+    parser.add_argument(
+        "--grain", type=float, default=None, help="grain strength (default: the app's)"
+    )
     parser.add_argument("--child-whole", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--area", type=float, default=0.01, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.grain is None:
+        args.grain = _app_grain()
     global _worker
     if not args.main_thread:
         _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill")
     if args.child_whole is not None:
-        _child_whole(args.child_whole, args.area, args.threads)
+        _child_whole(args.child_whole, args.area, args.threads, args.grain)
         return 0
 
     repeats = args.repeats or (3 if args.quick else 5)
@@ -208,9 +252,9 @@ def main() -> int:
     print(f"model loaded in {load_s:.2f} s, warm-up fill {warm_s:.2f} s", file=sys.stderr)
     by_size = []
     for mp in sizes:
-        crop = measure(model, mp, 0.01, "crop", repeats)
+        crop = measure(model, mp, 0.01, "crop", repeats, args.grain)
         print(f"{mp} MP crop: {c.fmt_s(crop['median_s'])}", file=sys.stderr)
-        whole = run_whole(mp, 0.01, timeout, max_gb, args.threads, args.main_thread)
+        whole = run_whole(mp, 0.01, timeout, max_gb, args.threads, args.main_thread, args.grain)
         print(f"{mp} MP whole: {whole['status']}", file=sys.stderr)
         by_size.append((crop, whole))
     by_area = []
@@ -218,7 +262,7 @@ def main() -> int:
         if area == 0.01:
             by_area.append(by_size[1][0])  # 24 MP, 1%: already measured
             continue
-        by_area.append(measure(model, 24, area, "crop", repeats))
+        by_area.append(measure(model, 24, area, "crop", repeats, args.grain))
         print(f"24 MP {area:.1%}: {c.fmt_s(by_area[-1]['median_s'])}", file=sys.stderr)
 
     size_rows = []
@@ -252,7 +296,8 @@ def main() -> int:
             f"Our model (`ours`) on the CPU, called from "
             f"{'the main thread' if args.main_thread else 'a worker thread (as the app does)'}"
             f"; median of {repeats} runs for crop; whole runs once (stopped past {timeout:g} s "
-            f"or {max_gb:g} GiB).",
+            f"or {max_gb:g} GiB); grain strength {args.grain:g} "
+            f"{'(the app default)' if args.grain == _app_grain() else '(not the app default)'}.",
             "",
             "Fill time versus photo size, 1% mask:",
             "",
@@ -264,6 +309,7 @@ def main() -> int:
                     "model input (MP)",
                     "crop: median",
                     "of which model",
+                    "of which grain",
                     "crop: runs (s)",
                     "whole",
                 ],
@@ -279,6 +325,7 @@ def main() -> int:
                     "model input (MP)",
                     "median",
                     "of which model",
+                    "of which grain",
                     "runs (s)",
                 ],
                 area_rows,

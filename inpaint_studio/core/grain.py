@@ -36,7 +36,7 @@ RAMP = 8  # the noise fades in over this many px from the hole's edge
 CELL = 4  # statistics are kept per CELL x CELL block
 HIGH_PASS_SIGMA = 1.5
 NOISE_SIGMA = 1.0
-_TILE = 256
+_TILE = 128
 _NOISE_MARGIN = 12  # > the reach of the two noise blurs (4 + 6 px), so tiles agree
 _STAT_MARGIN = 8  # > the high-pass blur's reach (6 px) and BAND
 
@@ -56,9 +56,9 @@ def _high_pass_sq(x: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
 
 
 def _cell_sums(x: np.ndarray) -> np.ndarray:
-    """(h,w,...) with h, w multiples of CELL -> (h/CELL, w/CELL, ...) block sums."""
+    """(h,w) or (h,w,3) float32, h, w multiples of CELL -> (h/CELL, w/CELL[, 3]) block sums."""
     h, w = x.shape[:2]
-    return x.reshape(h // CELL, CELL, w // CELL, CELL, *x.shape[2:]).sum(axis=(1, 3))
+    return cv2.resize(x, (w // CELL, h // CELL), interpolation=cv2.INTER_AREA) * CELL**2
 
 
 def _push_pull(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -132,9 +132,12 @@ def grain_noise(rect: Rect, seed: int = 0) -> np.ndarray:
     m = _NOISE_MARGIN
     ys = np.arange(rect.y - m, rect.y2 + m)[:, None]
     xs = np.arange(rect.x - m, rect.x2 + m)[None, :]
-    u1 = (_hash(xs, ys, 2 * seed + 1).astype(np.float64) + 0.5) / 2.0**32
-    u2 = (_hash(xs, ys, 2 * seed + 2).astype(np.float64) + 0.5) / 2.0**32
-    white = (np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)).astype(np.float32)
+    scale = np.float32(2.0**-32)
+    u1 = (_hash(xs, ys, 2 * seed + 1) >> np.uint32(8)).astype(
+        np.float32
+    ) * scale * 256 + scale * 128
+    u2 = _hash(xs, ys, 2 * seed + 2).astype(np.float32) * scale
+    white = np.sqrt(-2 * np.log(u1)) * np.cos(np.float32(2 * np.pi) * u2)
     return _band_pass(white)[m:-m, m:-m] / np.float32(_noise_scale())
 
 
@@ -153,31 +156,43 @@ def _grow(rect: Rect, margin: int, bounds: Rect) -> Rect:
     ).intersect(bounds)
 
 
+def _has_hole(mask: np.ndarray, rect: Rect) -> bool:
+    return cv2.countNonZero(mask[rect.slices]) > 0
+
+
+def _pad_to_cells(x: np.ndarray) -> np.ndarray:
+    """Zero-pad (h,w,...) at the bottom and right to multiples of CELL."""
+    pad = [(0, -x.shape[0] % CELL), (0, -x.shape[1] % CELL)] + [(0, 0)] * (x.ndim - 2)
+    return np.pad(x, pad) if any(p[1] for p in pad) else x
+
+
 def _rim_texture(
-    image: np.ndarray, out: np.ndarray, hole: np.ndarray, known: np.ndarray, tiles: list[Rect]
+    image: np.ndarray, out: np.ndarray, mask: np.ndarray, area: Rect, within: Rect
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-cell sums over the arrays' area (h, w multiples of CELL): (rim high-pass^2
-    (h/CELL, w/CELL, 3), rim weight (h/CELL, w/CELL), fill high-pass^2 (h/CELL, w/CELL, 3)).
-    known (h,w) bool: pixels whose texture counts (off the hole and inside the crop)."""
-    bounds = Rect(0, 0, hole.shape[1], hole.shape[0])
-    ch, cw = hole.shape[0] // CELL, hole.shape[1] // CELL
+    """Per-cell sums over area (cells from its origin, the last ones partly outside it):
+    (rim high-pass^2 (h,w,3), rim weight (h,w), fill high-pass^2 (h,w,3)), h, w = area's
+    size / CELL rounded up. Reads pixels inside within only."""
+    ch, cw = -(-area.h // CELL), -(-area.w // CELL)
     rim_sq = np.zeros((ch, cw, 3), np.float32)
     rim_w = np.zeros((ch, cw), np.float32)
     fill_sq = np.zeros((ch, cw, 3), np.float32)
-    for tile in tiles:
-        win = _grow(tile, _STAT_MARGIN, bounds)
-        if not hole[win.slices].any():
+    for tile in _tiles(area):
+        win = _grow(tile, _STAT_MARGIN, within)
+        if not _has_hole(mask, win):
             continue
         core = tile.relative_to(win)
-        near = cv2.distanceTransform((~hole[win.slices]).view(np.uint8), cv2.DIST_L2, 3)
-        weight = known[win.slices].astype(np.float32)
+        known = mask[win.slices] == 0
+        near = cv2.distanceTransform(known.view(np.uint8), cv2.DIST_L2, 3)
+        weight = known.astype(np.float32)
         rim = (weight * (near <= BAND))[core.slices]
         sq = _high_pass_sq(image[win.slices].astype(np.float32), weight)[core.slices]
         fsq = _high_pass_sq(out[win.slices].astype(np.float32))[core.slices]
-        at = (slice(tile.y // CELL, tile.y2 // CELL), slice(tile.x // CELL, tile.x2 // CELL))
-        rim_sq[at] = _cell_sums(sq * rim[..., None])
-        rim_w[at] = _cell_sums(rim)
-        fill_sq[at] = _cell_sums(fsq)
+        y, x = (tile.y - area.y) // CELL, (tile.x - area.x) // CELL
+        sums = _cell_sums(_pad_to_cells(sq * rim[..., None]))
+        at = (slice(y, y + sums.shape[0]), slice(x, x + sums.shape[1]))
+        rim_sq[at] = sums
+        rim_w[at] = _cell_sums(_pad_to_cells(rim))
+        fill_sq[at] = _cell_sums(_pad_to_cells(fsq))
     return rim_sq, rim_w, fill_sq
 
 
@@ -200,42 +215,28 @@ def match_grain(
     within = bounds if within is None else within.intersect(bounds)
     if strength <= 0 or within.is_empty():
         return
-    hole = mask[within.slices] != 0
-    ys, xs = np.nonzero(hole.any(axis=1))[0], np.nonzero(hole.any(axis=0))[0]
-    if len(ys) == 0:
+    x, y, w, h = cv2.boundingRect(np.ascontiguousarray(mask[within.slices]))
+    if w == 0:
         return
-    holes = Rect(int(xs[0]), int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1))
-    local = _grow(holes, BAND + _STAT_MARGIN, Rect(0, 0, within.w, within.h))
-    # whole cells from local's origin: pad to multiples of CELL (the padding is not known)
-    pad = ((0, -local.h % CELL), (0, -local.w % CELL))
-    hole_p = np.pad(hole[local.slices], pad)
-    known = np.pad(~hole[local.slices], pad)
-    image_p = np.pad(image[within.slices][local.slices], (*pad, (0, 0)), mode="edge")
-    out_c = out[within.slices][local.slices]
-    tiles = _tiles(Rect(0, 0, hole_p.shape[1], hole_p.shape[0]))
-    rim_sq, rim_w, fill_sq = _rim_texture(
-        image_p, np.pad(out_c, (*pad, (0, 0)), mode="edge"), hole_p, known, tiles
-    )
+    holes = Rect(within.x + x, within.y + y, w, h)
+    area = _grow(holes, BAND + _STAT_MARGIN, within)
+    rim_sq, rim_w, fill_sq = _rim_texture(image, out, mask, area, within)
     rim_var = _push_pull(rim_sq / np.maximum(rim_w, 1e-6)[..., None], np.minimum(rim_w / 4, 1))
     fill_var = cv2.blur(fill_sq, (3, 3), borderType=cv2.BORDER_REPLICATE) / CELL**2
-    deficit = strength**2 * rim_var - fill_var
-    std = np.sqrt(np.maximum(deficit, 0)).astype(np.float32)
-    inside = Rect(0, 0, local.w, local.h)
-    for tile in tiles:
-        tile = tile.intersect(inside)
-        if tile.is_empty():
+    std = np.sqrt(np.maximum(strength**2 * rim_var - fill_var, 0)).astype(np.float32)
+    for tile in _tiles(area):
+        if not _has_hole(mask, tile):
             continue
-        win = _grow(tile, RAMP + 1, inside)
-        holes_win = hole_p[win.slices]
+        win = _grow(tile, RAMP + 1, within)
+        holes_win = mask[win.slices] != 0
         core = tile.relative_to(win)
         sel = holes_win[core.slices]
-        if not sel.any():
-            continue
         depth = cv2.distanceTransform(holes_win.view(np.uint8), cv2.DIST_L2, 3)[core.slices]
         fade = np.clip((depth - 0.5) / RAMP, 0, 1)
-        at = Rect(within.x + local.x + tile.x, within.y + local.y + tile.y, tile.w, tile.h)
-        noise = grain_noise(at, seed)
-        add = _bilinear(std, np.arange(tile.y, tile.y2), np.arange(tile.x, tile.x2))
-        add *= (fade * noise)[..., None]
-        target = out_c[tile.slices]
-        target[sel] = np.clip(target[sel] + add[sel] + 0.5, 0, 255).astype(np.uint8)
+        rows = np.arange(tile.y - area.y, tile.y2 - area.y)
+        add = _bilinear(std, rows, np.arange(tile.x - area.x, tile.x2 - area.x))
+        add *= (fade * grain_noise(tile, seed))[..., None]
+        target = out[tile.slices]
+        add += target
+        add += 0.5
+        np.copyto(target, np.clip(add, 0, 255).astype(np.uint8), where=sel[..., None])

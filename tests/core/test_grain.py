@@ -17,6 +17,17 @@ def _grainy(h: int, w: int, sigma: float, seed: int = 0) -> np.ndarray:
     return np.clip(128 + grain + np.zeros((1, 1, 3)), 0, 255).round().astype(np.uint8)
 
 
+def _box_filled(h: int, w: int, box: tuple[int, int, int, int], sigma: float):
+    """(grainy photo, mask with the box (y0, y1, x0, x1) as hole, photo with a flat fill)."""
+    image = _grainy(h, w, sigma)
+    mask = np.zeros((h, w), np.uint8)
+    y0, y1, x0, x1 = box
+    mask[y0:y1, x0:x1] = 255
+    filled = image.copy()
+    filled[mask != 0] = 128
+    return image, mask, filled
+
+
 def _high_pass_std(x: np.ndarray, where: np.ndarray) -> float:
     f = x.astype(np.float32)
     hp = f - cv2.GaussianBlur(f, (0, 0), 1.5)
@@ -51,11 +62,7 @@ def test_a_flat_rim_adds_no_grain():
 
 
 def test_deep_hole_gets_about_strength_times_the_rim_texture():
-    image = _grainy(200, 240, 14)
-    mask = np.zeros((200, 240), np.uint8)
-    mask[50:150, 60:180] = 255
-    out = image.copy()
-    out[mask != 0] = 128
+    image, mask, out = _box_filled(200, 240, (50, 150, 60, 180), 14)
     match_grain(out, image, mask)
     deep = np.zeros_like(mask, bool)
     deep[50 + RAMP + 4 : 150 - RAMP - 4, 60 + RAMP + 4 : 180 - RAMP - 4] = True
@@ -111,12 +118,8 @@ def test_noise_is_the_same_whatever_rect_holds_a_pixel():
 
 
 def test_result_is_independent_of_the_tiling():
-    """Holes wider than a 256 px tile: the result does not depend on where tiles fall."""
-    image = _grainy(300, 700, 12)
-    mask = np.zeros((300, 700), np.uint8)
-    mask[40:260, 30:650] = 255
-    filled = image.copy()
-    filled[mask != 0] = 128
+    """Holes wider than a tile: the result does not depend on where tiles fall."""
+    image, mask, filled = _box_filled(300, 700, (40, 260, 30, 650), 12)
     a = filled.copy()
     match_grain(a, image, mask)
     b = filled.copy()
