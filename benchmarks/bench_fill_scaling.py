@@ -8,8 +8,9 @@ and two blotches at fixed relative positions, thickened to the wanted area) at 6
 The model is loaded and warmed up (one small fill) first; "crop" times are the median of
 ``--repeats`` runs. "whole" runs once per size in a child process that is stopped past
 ``--whole-timeout`` seconds or when its memory passes ``--whole-max-gb``, and reported as
-skipped then. Fills add rim-matched grain at ``--grain`` (default: the strength the editor
-and ``run`` use, ``core.grain.DEFAULT_STRENGTH``; 0 = none); its share is reported.
+skipped then. ``--grain S`` adds rim-matched grain to every fill (off by default, as in the
+editor and ``run``; the editor's Match grain is ``core.grain.DEFAULT_STRENGTH``); its share
+is reported.
 """
 
 from __future__ import annotations
@@ -213,12 +214,6 @@ def _timing_cells(case: dict) -> list[str]:
     ]
 
 
-def _app_grain() -> float:
-    from inpaint_studio.core.grain import DEFAULT_STRENGTH
-
-    return DEFAULT_STRENGTH
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser)
@@ -227,14 +222,10 @@ def main() -> int:
     parser.add_argument("--whole-max-gb", type=float, default=None, help="GiB (70%% of RAM)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     parser.add_argument("--main-thread", action="store_true", help="fill on the main thread")
-    parser.add_argument(
-        "--grain", type=float, default=None, help="grain strength (default: the app's)"
-    )
+    parser.add_argument("--grain", type=float, default=0.0, help="grain strength (0: off)")
     parser.add_argument("--child-whole", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--area", type=float, default=0.01, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.grain is None:
-        args.grain = _app_grain()
     global _worker
     if not args.main_thread:
         _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill")
@@ -296,8 +287,8 @@ def main() -> int:
             f"Our model (`ours`) on the CPU, called from "
             f"{'the main thread' if args.main_thread else 'a worker thread (as the app does)'}"
             f"; median of {repeats} runs for crop; whole runs once (stopped past {timeout:g} s "
-            f"or {max_gb:g} GiB); grain strength {args.grain:g} "
-            f"{'(the app default)' if args.grain == _app_grain() else '(not the app default)'}.",
+            f"or {max_gb:g} GiB); "
+            f"{f'grain strength {args.grain:g}' if args.grain else 'no grain (the app default)'}.",
             "",
             "Fill time versus photo size, 1% mask:",
             "",

@@ -12,8 +12,7 @@ Each case runs in its own child process so its peak RSS (VmHWM) is its own.
   undo and redo back through the whole history.
 - ``fill100``: a 100 MP photo with an ellipse covering a quarter of it, filled with our model
   on the CPU through ``core.pipeline.inpaint_image`` (crop strategy: the big window is
-  downscaled to the model's working size; rim-matched grain at the app's default strength
-  is added at full resolution, as the editor and ``run`` do). Peak RSS is measured from just before the fill
+  downscaled to the model's working size). Peak RSS is measured from just before the fill
   (the kernel's peak counter is reset after the photo is generated, where supported).
 """
 
@@ -141,12 +140,10 @@ def case_session(strokes: int, fills: int, backend_name: str, mp: float) -> dict
 
 
 def case_fill(mp: float, area: float, backend_name: str) -> dict:
-    """One `inpaint_image` (grain at the app's default strength) of a `mp` MP photo with a
-    centred ellipse of `area` (0..1)."""
+    """One `inpaint_image` of a `mp` MP photo with a centred ellipse of `area` (0..1)."""
     import cv2
 
     from inpaint_studio.backends import registry
-    from inpaint_studio.core.grain import DEFAULT_STRENGTH
     from inpaint_studio.core.pipeline import inpaint_image
     from inpaint_studio.core.regions import plan_regions, working_memory_estimate
 
@@ -168,10 +165,7 @@ def case_fill(mp: float, area: float, backend_name: str) -> dict:
     swaps = swap_counters()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1) as pool:  # off the main thread, as the app fills
-        fill = pool.submit(  # with grain, as the editor and `run` fill by default
-            inpaint_image, image, mask, backend, strategy="crop", grain=DEFAULT_STRENGTH
-        )
-        out = fill.result()
+        out = pool.submit(inpaint_image, image, mask, backend, strategy="crop").result()
     elapsed = time.perf_counter() - start
     peak = c.peak_rss_mb()  # before the check below, which makes big temporary arrays
     swap_in, swap_out = (b - a for a, b in zip(swaps, swap_counters(), strict=True))

@@ -20,7 +20,7 @@ EXIT_BAD_INPUT = 2
 COMMANDS = ("run", "models", "train", "evaluate", "export-torchscript", "gui")
 STRATEGIES = ("crop", "resize", "whole")
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_GRAIN = 0.65  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
+MATCH_GRAIN = 0.65  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
 PROG = "inpaint-studio"
 
 
@@ -146,9 +146,9 @@ def _add_run(sub) -> None:
     p.add_argument(
         "--grain",
         type=float,
-        default=DEFAULT_GRAIN,
-        help="grain matched to the rim added to large fills, 0 = none (default "
-        f"{DEFAULT_GRAIN}: as much as the rim's fine texture, times this, lacks in the fill)",
+        default=0.0,
+        help="add grain matched to the rim's fine texture to large fills, at this strength "
+        f"(default 0: none; {MATCH_GRAIN} is the editor's Match grain)",
     )
     p.add_argument(
         "--workers",

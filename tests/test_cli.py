@@ -291,21 +291,23 @@ def test_train_loss_options_reach_the_run_config(tmp_path):
     assert (cfg["hole_loss"], cfg["w_grad"], cfg["w_fft"], cfg["w_adv"]) == ("mse", 0.0, 0.5, 0.0)
 
 
-def test_grain_option_changes_only_the_hole_and_zero_turns_it_off(tmp_path, capsys):
-    from inpaint_studio.cli import DEFAULT_GRAIN
+def test_grain_option_changes_only_the_hole_and_is_off_by_default(tmp_path, capsys):
+    from inpaint_studio.cli import MATCH_GRAIN
     from inpaint_studio.core.grain import DEFAULT_STRENGTH
 
-    assert DEFAULT_GRAIN == DEFAULT_STRENGTH  # the CLI's copy of the default
+    assert MATCH_GRAIN == DEFAULT_STRENGTH  # the CLI's copy, quoted in --help
     src = _photo(tmp_path / "in.png", size=(160, 120))
     m = _mask(tmp_path / "m.png", size=(160, 120), box=(40, 30, 70, 50))
     results = {}
-    for grain in ("0", "0.65", "1.5"):
+    for grain in (None, "0", "0.65", "1.5"):
         out = tmp_path / f"out_{grain}.png"
-        assert _run_file(tmp_path, out, "--model", "telea", "--grain", grain) == 0
+        options = ["--model", "telea"] + (["--grain", grain] if grain else [])
+        assert _run_file(tmp_path, out, *options) == 0
         results[grain] = np.asarray(Image.open(out).convert("RGB")).astype(int)
         np.testing.assert_array_equal(results[grain][m == 0], src[m == 0])
+    np.testing.assert_array_equal(results[None], results["0"])
     hole = m != 0
-    off = np.abs(results["0.65"] - results["0"])[hole].mean()
-    assert 0 < off < np.abs(results["1.5"] - results["0"])[hole].mean()
+    some = np.abs(results["0.65"] - results["0"])[hole].mean()
+    assert 0 < some < np.abs(results["1.5"] - results["0"])[hole].mean()
     assert _run_file(tmp_path, tmp_path / "bad.png", "--model", "telea", "--grain", "-1") == 2
     assert "--grain must be between 0 and 4" in capsys.readouterr().err

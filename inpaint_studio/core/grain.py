@@ -30,7 +30,9 @@ import numpy as np
 
 from inpaint_studio.core.geometry import Rect
 
-DEFAULT_STRENGTH = 0.65  # chosen on held-out training photos (resources/models/README.md)
+# Strength of the editor's Match grain and of NAME+grain in `evaluate` (grain is off unless
+# asked for); chosen on held-out training photos (resources/models/README.md).
+DEFAULT_STRENGTH = 0.65
 BAND = 4  # rim width (px) whose texture is measured
 RAMP = 8  # the noise fades in over this many px from the hole's edge
 CELL = 4  # statistics are kept per CELL x CELL block

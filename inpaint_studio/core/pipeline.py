@@ -47,8 +47,8 @@ def inpaint_image(
     ``info.pad_multiple`` drive the plan. ``progress(done, total)`` is called after each
     model call (one per region, or per tile of a tiled region; done = 1..total);
     ``cancelled()`` is polled before each call and a True answer raises ``Cancelled``.
-    ``grain`` > 0 adds grain matched to each region's rim to its fill (``core.grain``;
-    the CLI and the editor default to ``grain.DEFAULT_STRENGTH``).
+    ``grain`` > 0 adds grain matched to each region's rim to its fill (``core.grain``; the
+    editor's Match grain uses ``grain.DEFAULT_STRENGTH``).
     Pixels outside the mask are bit-exact copies of ``image``.
     """
     check_inputs(image, mask)

@@ -22,7 +22,7 @@ APPLICATION = "inpaint-studio"
 ENV_SETTINGS_FILE = "INPAINT_STUDIO_SETTINGS"
 DEVICES = ("auto", "cpu", "cuda")
 STRATEGIES = ("crop", "resize", "whole")
-DEFAULT_GRAIN_PERCENT = round(grain.DEFAULT_STRENGTH * 100)
+DEFAULT_GRAIN_PERCENT = round(grain.DEFAULT_STRENGTH * 100)  # when Match grain is turned on
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Settings:
     default_backend: str = ""  # "" = registry.DEFAULT_BACKEND
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     strategy: str = "crop"  # region strategy passed to the pipeline
-    grain_percent: int = DEFAULT_GRAIN_PERCENT  # rim-matched grain in fills (core.grain); 0 = off
+    grain_percent: int = 0  # rim-matched grain in fills, % (core.grain); 0 = off, the default
     jpeg_quality: int | None = None  # None = match the source JPEG (jpeg_quality_for)
     context_margin: int = 64  # minimum context (px) around the mask sent to the model
     last_folder: str = ""

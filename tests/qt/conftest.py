@@ -171,12 +171,10 @@ def fake_backends():
 
 @pytest.fixture
 def window(qtbot, dialog_log, fake_backends):
-    """A shown MainWindow with fresh default settings, except grain matching off (so fake
-    fills arrive exactly), and the fake backends listed."""
+    """A shown MainWindow with fresh default settings and the fake backends listed."""
     from inpaint_studio.qt.main_window import MainWindow
-    from inpaint_studio.qt.settings import Settings
 
-    win = MainWindow(Settings(grain_percent=0))
+    win = MainWindow()
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

@@ -229,13 +229,9 @@ def test_context_crop():
     assert context_crop(Rect(0, 0, 5, 5), 30, 30, 64) == Rect(0, 0, 30, 30)
 
 
-def test_match_grain_toggle_reaches_the_request_and_the_settings(
-    qtbot, dialog_log, photo_files, monkeypatch
-):
+def test_match_grain_toggle_reaches_the_request_and_the_settings(window, photo_files, monkeypatch):
     from inpaint_studio.core.grain import DEFAULT_STRENGTH
 
-    window = MainWindow(persist_settings=False)  # default settings: grain on
-    qtbot.addWidget(window)
     window.open_file(photo_files.png)
     _stroke(window)
     _select_model(window, "telea")
@@ -248,12 +244,10 @@ def test_match_grain_toggle_reaches_the_request_and_the_settings(
         return None  # nothing is sent to the worker
 
     monkeypatch.setattr(window.controller, "build_request", spy)
-    assert window.grain_action.isChecked()  # on by default
-    window.inpaint()
-    assert window.current_settings().grain_percent == round(DEFAULT_STRENGTH * 100)
-    window.grain_action.trigger()  # off
+    assert not window.grain_action.isChecked()  # off by default
     window.inpaint()
     assert window.current_settings().grain_percent == 0
-    assert seen == [pytest.approx(DEFAULT_STRENGTH), 0.0]
-    dialog_log.answer_yes = True  # discard the unsaved stroke
-    window.close()
+    window.grain_action.trigger()  # on
+    window.inpaint()
+    assert window.current_settings().grain_percent == round(DEFAULT_STRENGTH * 100)
+    assert seen == [0.0, pytest.approx(DEFAULT_STRENGTH)]
