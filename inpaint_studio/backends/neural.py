@@ -40,13 +40,16 @@ def is_available() -> tuple[bool, str]:
 
 
 def _load_channels_last(weights: Path, device: str):
-    """(InpaintNet in channels_last memory format on device, meta dict) from a weights file."""
+    """(InpaintNet in channels_last memory format on device, its prior traced, meta dict)
+    from a weights file."""
     import torch
 
     from inpaint_studio.backends.weights import load_weights
 
     net, meta = load_weights(weights, device)
-    return net.to(memory_format=torch.channels_last), meta
+    net = net.to(memory_format=torch.channels_last)
+    net.trace_prior()
+    return net, meta
 
 
 class NeuralInpainter:

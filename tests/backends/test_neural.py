@@ -365,3 +365,24 @@ def test_off_thread_runs_elsewhere_and_reraises():
     assert off_thread(pow, 2, 5) == 32
     with pytest.raises(ValueError, match="bad weights"):
         off_thread(lambda: (_ for _ in ()).throw(ValueError("bad weights")))
+
+
+@pytest.mark.parametrize("prior", ["multigrid", "tension"])
+def test_traced_prior_gives_the_eager_outputs_at_any_size(prior):
+    torch.manual_seed(3)
+    eager = InpaintNet(NetConfig(base=8, blocks=1, prior=prior, coarse=8)).eval()
+    traced = InpaintNet(NetConfig(base=8, blocks=1, prior=prior, coarse=8)).eval()
+    traced.load_state_dict(eager.state_dict())
+    traced.trace_prior()  # traced on a 64x96 example
+    for h, w in [(16, 16), (40, 72), (200, 264), (96, 400)]:
+        x = torch.rand(1, 4, h, w)
+        hole = torch.zeros(1, 1, h, w)
+        hole[..., h // 6 : h - h // 5, w // 8 : w // 2] = 1  # a big hole: deep pyramids
+        x = torch.cat([x[:, :3] * (1 - hole), hole], dim=1)
+        for bf16 in (False, True):
+            with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+                assert torch.equal(traced(x), eager(x)), (h, w, bf16)
+
+
+def test_loaded_model_runs_a_traced_prior(shipped):
+    assert shipped.net._traced_prior is not None
