@@ -8,7 +8,8 @@ as much as the rim's texture has and the fill lacks:
   Gaussian blur, over known pixels only) in 4x4 cells of known pixels within `BAND` px of
   the hole, carried into the hole by push-pull interpolation (each hole cell takes the
   weighted mean of the nearest rim cells at the finest scale that has some);
-- minus what the fill already has (the same high-pass variance of the fill, per cell);
+- minus what the fill already has (the same high-pass variance of the fill, averaged over
+  3x3 cells);
 - times `strength` squared on the rim's variance: the noise's standard deviation is
   sqrt(max(strength^2 * rim variance - fill variance, 0)) per channel (grain that is
   lighter than the rim's, since the rim's high-pass also holds edges);
@@ -17,8 +18,9 @@ as much as the rim's texture has and the fill lacks:
 
 The noise is white noise blurred by 1 px minus its 1.5 px blur (band-pass, grain-sized),
 drawn from a hash of the absolute pixel position and `seed`: the same pixel gets the same
-noise whatever crop or tile it is computed in. Work runs in 256 px tiles over the holes'
-bounding box, so memory stays bounded on any photo. Qt-free, numpy + OpenCV.
+noise whatever crop or tile it is computed in. Work runs in 128 px tiles over the holes'
+bounding box (tiles without a hole pixel are skipped), so memory stays bounded on any photo.
+Qt-free, numpy + OpenCV.
 """
 
 from __future__ import annotations
@@ -123,8 +125,8 @@ def _noise_scale() -> float:
     noise after the grain filter: the filters' impulse response, squared and summed."""
     impulse = np.zeros((65, 65), np.float32)
     impulse[32, 32] = 1
-    response = np.sqrt(_high_pass_sq(_band_pass(impulse)[..., None].repeat(3, axis=2)))
-    return float(np.sqrt(np.square(response[..., 0]).sum()))
+    squared = _high_pass_sq(np.repeat(_band_pass(impulse)[..., None], 3, axis=2))
+    return float(np.sqrt(squared[..., 0].sum()))
 
 
 def grain_noise(rect: Rect, seed: int = 0) -> np.ndarray:
