@@ -148,3 +148,17 @@ def test_pipeline_adds_grain_per_region_and_regions_do_not_interact():
     one[:, 400:] = 0  # the left hole alone: its pixels come out the same
     left = inpaint_image(image, one, telea, grain=DEFAULT_STRENGTH)
     np.testing.assert_array_equal(left[one != 0], both[one != 0])
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (9, 600)])
+def test_tiny_or_all_hole_images_are_handled(shape):
+    image = _grainy(*shape, 12)
+    all_hole = np.full(shape, 255, np.uint8)
+    out = image.copy()
+    match_grain(out, image, all_hole)  # no rim to read grain from: nothing is added
+    assert np.array_equal(out, image)
+    mask = np.zeros(shape, np.uint8)
+    mask[shape[0] // 2, shape[1] // 2] = 255
+    out = image.copy()
+    match_grain(out, image, mask, within=Rect(-5, -5, 10_000, 10_000))
+    assert np.array_equal(out[mask == 0], image[mask == 0])
