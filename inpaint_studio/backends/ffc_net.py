@@ -384,6 +384,9 @@ class InpaintNet(nn.Module):
                 self.head.weight.mul_(0.01)
                 self.head.bias.zero_()
         self._traced_prior: Callable | None = None  # see trace_prior
+        # False: return the prior fill (and the corrector's residual) without the FFC network
+        # ("ours-fast"); a runtime switch for inference, not part of the weights
+        self.refine = True
 
     def trace_prior(self, example: tuple[int, int] = (64, 96)) -> None:
         """From now on run the prior as a TorchScript trace (for inference: call after the
@@ -420,6 +423,8 @@ class InpaintNet(nn.Module):
                     prior = self._traced_prior(rgb.float(), known.float())
             if self.coarse is not None:
                 prior = (prior + faded_residual(self.coarse, prior, known)).clamp(0, 1)
+            if not self.refine:
+                return prior.to(x.dtype)
             prior = prior.to(x.dtype)
             x = torch.cat([x, prior.contiguous(memory_format=torch.channels_last)], dim=1)
         s0 = self.stem(x)

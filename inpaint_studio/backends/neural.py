@@ -26,6 +26,18 @@ INFO = BackendInfo(
 )
 
 
+FAST_INFO = BackendInfo(
+    name="ours-fast",
+    title="Inpaint Studio prior + corrector (fast)",
+    description="The built-in model without its FFC network: the smooth prior and the learned "
+    "coarse corrector only. About twice as fast; on held-out photos as accurate.",
+    pad_multiple=INFO.pad_multiple,
+    working_size=INFO.working_size,
+    supports_cuda=True,
+    neural=True,
+)
+
+
 def default_weights_path() -> Path:
     """resources/models/inpaint_ffc.pt."""
     return resources_dir() / "models" / WEIGHTS_NAME
@@ -123,3 +135,14 @@ class NeuralInpainter:
             import torch
 
             torch.cuda.empty_cache()
+
+
+class FastNeuralInpainter(NeuralInpainter):
+    """The shipped weights' prior + coarse corrector, without the FFC network ("ours-fast")."""
+
+    info = FAST_INFO
+
+    def load(self, device: str = "cpu") -> None:
+        """Load like "ours", then switch the FFC network off."""
+        super().load(device)
+        self.net.refine = False

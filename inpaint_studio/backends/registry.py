@@ -4,7 +4,8 @@ Built in: "telea", "ns" (OpenCV) and "patchmatch". Plugins, looked up on first u
 skipped while their module does not exist:
 
 - ``backends.neural``: our network, registered as ``INFO.name`` ("ours") with
-  ``NeuralInpainter`` as factory and ``is_available()`` as check.
+  ``NeuralInpainter`` as factory and ``is_available()`` as check, and ``FAST_INFO.name``
+  ("ours-fast", ``FastNeuralInpainter``: the same weights without the FFC network).
 - ``backends.blend_backend``: "blend", our network mixed with PatchMatch (needs both).
 - ``backends.torchscript_backend``: ``discover()`` -> ``[(name, info, factory, is_available)]``
   for TorchScript files ("lama", "torchscript:/path/file.pt"); ``create("torchscript:PATH")``
@@ -96,6 +97,8 @@ def _load_plugins() -> None:
                 getattr(neural, "is_available", None),
                 _plugin=True,
             )
+            fast = neural.FAST_INFO
+            register(fast.name, neural.FastNeuralInpainter, fast, neural.is_available, _plugin=True)
         except AttributeError:
             logger.warning("%s lacks INFO or NeuralInpainter", _NEURAL_MODULE, exc_info=True)
         blend = _optional_module(_BLEND_MODULE)

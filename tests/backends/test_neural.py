@@ -386,3 +386,25 @@ def test_traced_prior_gives_the_eager_outputs_at_any_size(prior):
 
 def test_loaded_model_runs_a_traced_prior(shipped):
     assert shipped.net._traced_prior is not None
+
+
+def test_fast_variant_is_the_prior_and_corrector_without_the_ffc_network(shipped):
+    from inpaint_studio.backends.coarse_net import faded_residual
+
+    fast = registry.create("ours-fast")
+    fast.load("cpu")
+    assert fast.info.name == "ours-fast" and fast.net.refine is False
+    image = np.random.default_rng(4).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    mask = np.zeros((64, 80), np.uint8)
+    mask[16:48, 20:60] = 255
+    out = fast.inpaint(image, mask)
+    np.testing.assert_array_equal(out[mask == 0], image[mask == 0])
+    assert not np.array_equal(out, shipped.inpaint(image, mask))  # the FFC network is skipped
+    x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+    known = torch.from_numpy(mask == 0)[None, None].float()
+    with torch.inference_mode():
+        fill = fast.net._traced_prior(x * known, known)
+        expected = (fill + faded_residual(fast.net.coarse, fill, known)).clamp(0, 1)
+    expected = (expected[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+    hole = mask != 0
+    assert np.abs(out[hole].astype(int) - expected[hole]).max() <= 1
