@@ -10,7 +10,7 @@ The model is loaded and warmed up (one small fill) first; "crop" times are the m
 ``--whole-timeout`` seconds or when its memory passes ``--whole-max-gb``, and reported as
 skipped then. ``--grain S`` adds rim-matched grain to every fill (off by default, as in the
 editor and ``run``; the editor's Match grain is ``core.grain.DEFAULT_STRENGTH``); its share
-is reported.
+is reported. ``--model NAME`` times another backend (default ``ours``; e.g. ``ours-fast``).
 """
 
 from __future__ import annotations
@@ -67,17 +67,20 @@ class TimedInpainter:
         return out
 
 
-def load_model(device: str = "cpu", threads: int = 0) -> tuple[TimedInpainter, float, float]:
-    """Load "ours" (torch threads: 0 = torch's default) and fill one 512x512 scratch, both on
-    the fill thread like the editor's worker; (timed inpainter, load s, warm-up fill s).
+def load_model(
+    device: str = "cpu", threads: int = 0, name: str = "ours"
+) -> tuple[TimedInpainter, float, float]:
+    """Load backend `name` (torch threads: 0 = torch's default) and fill one 512x512
+    scratch, both on the fill thread like the editor's worker; (timed inpainter, load s,
+    warm-up fill s).
 
     Before models loaded on a short-lived thread of their own (`torch_utils.off_thread`), a
     model loaded on the main thread and run on another filled 1.4-2x slower on 2-core AMD
     EPYCs; loading on the fill thread is kept so older numbers stay comparable."""
-    return on_worker(_load_model, device, threads)
+    return on_worker(_load_model, device, threads, name)
 
 
-def _load_model(device: str, threads: int) -> tuple[TimedInpainter, float, float]:
+def _load_model(device: str, threads: int, name: str) -> tuple[TimedInpainter, float, float]:
     from inpaint_studio.backends import registry
 
     if threads > 0:
@@ -86,7 +89,7 @@ def _load_model(device: str, threads: int) -> tuple[TimedInpainter, float, float
         torch.set_num_threads(threads)
 
     start = time.perf_counter()
-    inpainter = registry.create("ours")
+    inpainter = registry.create(name)
     inpainter.load(device)
     loaded = time.perf_counter() - start
     image, mask = c.photo(512, 512), c.scratch_mask(512, 512, 0.02)
@@ -166,12 +169,13 @@ def run_whole(
     threads: int,
     main_thread: bool,
     grain: float,
+    name: str,
 ) -> dict:
     """One "whole" fill in a child process, watched for time and memory; dict with a status."""
     import subprocess
 
     argv = [sys.executable, __file__, "--child-whole", str(mp), "--area", str(area)]
-    argv += ["--threads", str(threads), "--grain", str(grain)]
+    argv += ["--threads", str(threads), "--grain", str(grain), "--model", name]
     argv += ["--main-thread"] if main_thread else []
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     start, peak, why = time.perf_counter(), 0.0, None
@@ -195,8 +199,8 @@ def run_whole(
     return result
 
 
-def _child_whole(mp: float, area: float, threads: int, grain: float) -> None:
-    model, _, _ = load_model(threads=threads)
+def _child_whole(mp: float, area: float, threads: int, grain: float, name: str) -> None:
+    model, _, _ = load_model(threads=threads, name=name)
     result = measure(model, mp, area, "whole", 1, grain)
     result["peak_mb"] = c.peak_rss_mb()
     print(json.dumps(result))
@@ -223,6 +227,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
     parser.add_argument("--main-thread", action="store_true", help="fill on the main thread")
     parser.add_argument("--grain", type=float, default=0.0, help="grain strength (0: off)")
+    parser.add_argument("--model", default="ours", help="backend to time (default ours)")
     parser.add_argument("--child-whole", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--area", type=float, default=0.01, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -230,7 +235,7 @@ def main() -> int:
     if not args.main_thread:
         _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fill")
     if args.child_whole is not None:
-        _child_whole(args.child_whole, args.area, args.threads, args.grain)
+        _child_whole(args.child_whole, args.area, args.threads, args.grain, args.model)
         return 0
 
     repeats = args.repeats or (3 if args.quick else 5)
@@ -239,13 +244,15 @@ def main() -> int:
     sizes = (6, 24, 48)
     areas = (0.001, 0.01, 0.10, 0.25)
 
-    model, load_s, warm_s = load_model(threads=args.threads)
+    model, load_s, warm_s = load_model(threads=args.threads, name=args.model)
     print(f"model loaded in {load_s:.2f} s, warm-up fill {warm_s:.2f} s", file=sys.stderr)
     by_size = []
     for mp in sizes:
         crop = measure(model, mp, 0.01, "crop", repeats, args.grain)
         print(f"{mp} MP crop: {c.fmt_s(crop['median_s'])}", file=sys.stderr)
-        whole = run_whole(mp, 0.01, timeout, max_gb, args.threads, args.main_thread, args.grain)
+        whole = run_whole(
+            mp, 0.01, timeout, max_gb, args.threads, args.main_thread, args.grain, args.model
+        )
         print(f"{mp} MP whole: {whole['status']}", file=sys.stderr)
         by_size.append((crop, whole))
     by_area = []
@@ -284,7 +291,7 @@ def main() -> int:
     ]
     body = "\n".join(
         [
-            f"Our model (`ours`) on the CPU, called from "
+            f"Backend `{args.model}` on the CPU, called from "
             f"{'the main thread' if args.main_thread else 'a worker thread (as the app does)'}"
             f"; median of {repeats} runs for crop; whole runs once (stopped past {timeout:g} s "
             f"or {max_gb:g} GiB); "
