@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from inpaint_studio.core.imageio import LoadedImage, load_image, load_mask, save_image
-from inpaint_studio.core.pipeline import inpaint_image
 from inpaint_studio.errors import InpaintStudioError, MaskError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
@@ -287,15 +286,3 @@ def _run_in_turn(jobs, inpaint, quality, limit, summary, bar, fail) -> BatchSumm
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
     return summary
-
-
-def make_inpaint_fn(
-    inpainter, strategy: str, grain: float = 0.0
-) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Bind a loaded Inpainter, a region strategy and a grain strength into
-    `fn(image, mask) -> image`."""
-
-    def fn(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return inpaint_image(image, mask, inpainter, strategy=strategy, grain=grain)
-
-    return fn

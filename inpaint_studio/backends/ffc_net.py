@@ -423,9 +423,9 @@ class InpaintNet(nn.Module):
                     prior = self._traced_prior(rgb.float(), known.float())
             if self.coarse is not None:
                 prior = (prior + faded_residual(self.coarse, prior, known)).clamp(0, 1)
-            if not self.refine:
-                return prior.to(x.dtype)
             prior = prior.to(x.dtype)
+            if not self.refine:
+                return prior
             x = torch.cat([x, prior.contiguous(memory_format=torch.channels_last)], dim=1)
         s0 = self.stem(x)
         s1 = self.down1(s0)
