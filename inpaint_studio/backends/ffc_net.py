@@ -384,9 +384,6 @@ class InpaintNet(nn.Module):
                 self.head.weight.mul_(0.01)
                 self.head.bias.zero_()
         self._traced_prior: Callable | None = None  # see trace_prior
-        # False: return the prior fill (and the corrector's residual) without the FFC network
-        # ("ours-fast"); a runtime switch for inference, not part of the weights
-        self.refine = True
 
     def trace_prior(self, example: tuple[int, int] = (64, 96)) -> None:
         """From now on run the prior as a TorchScript trace (for inference: call after the
@@ -408,7 +405,10 @@ class InpaintNet(nn.Module):
                 traced(rgb, known)
         self._traced_prior = traced
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, refine: bool = True) -> torch.Tensor:
+        """(N,4,H,W) RGB in [0,1] with the hole zeroed + hole mask -> (N,3,H,W) in [0,1].
+        refine=False (inference only, needs the prior): the prior fill plus the corrector's
+        residual, without the FFC network."""
         prior = None
         if self.use_prior:
             # The prior's many small shifted adds run 2x faster on plain NCHW tensors than
@@ -424,7 +424,7 @@ class InpaintNet(nn.Module):
             if self.coarse is not None:
                 prior = (prior + faded_residual(self.coarse, prior, known)).clamp(0, 1)
             prior = prior.to(x.dtype)
-            if not self.refine:
+            if not refine:
                 return prior
             x = torch.cat([x, prior.contiguous(memory_format=torch.channels_last)], dim=1)
         s0 = self.stem(x)

@@ -157,7 +157,8 @@ def discover() -> list[tuple]:
 
 
 def export_ours(weights: str | Path | None, out_path: str | Path) -> Path:
-    """Write our network as a LaMa-convention TorchScript file (fp32, traced); returns path."""
+    """Write our network as a LaMa-convention TorchScript file (fp32, traced); returns path.
+    The trace runs the FFC network on every hole (the native backend skips it on thin ones)."""
     import torch
 
     from inpaint_studio.backends.neural import default_weights_path

@@ -312,7 +312,7 @@ def _thin_tiles(
     """Tiles that fill a region's holes at a scale keeping them min_width model px wide, or
     () when the plain downscale (min_scale) already does.
 
-    Width = twice the holes' largest inscribed radius (full-resolution px); the tiles' scale
+    Width = hole_width (full-resolution px); the tiles' scale
     is ``min(1, min_width / width)``. Thin damage (scratches, creases, strokes) needs context
     in proportion to its width, not its length: each tile's window is its core grown by
     ``max(min_margin, margin_ratio * width * scale)`` model px and holds at most
@@ -324,7 +324,7 @@ def _thin_tiles(
     margin_ratio, min_margin, pad_multiple = margins
     if max_tiles < 1 or min_width <= 0:
         return ()
-    width = 2 * _inscribed_radius(mask[hole.slices])
+    width = hole_width(mask[hole.slices])
     scale = min(1.0, min_width / max(width, 1e-6))
     if scale <= min_scale:
         return ()
@@ -370,18 +370,19 @@ def _grid_tiles(
     return tuple(tiles)
 
 
-def _inscribed_radius(holes: np.ndarray) -> float:
-    """(h,w) uint8 mask view -> largest distance (px) from a hole pixel to a known one.
+def hole_width(holes: np.ndarray) -> float:
+    """(h,w) uint8 mask (non-zero = hole) -> twice the largest distance (px) from a hole pixel
+    to a known one or the border: the width of the widest stroke or blob, 0 for no hole.
 
     Masks over _RADIUS_PIXELS are measured on a block-any reduction by an integer step, which
-    over-estimates by less than one step (so thin holes are never taken for thinner)."""
+    over-estimates by less than two steps (so thin holes are never taken for thinner)."""
     h, w = holes.shape
     step = max(1, math.ceil(math.sqrt(h * w / _RADIUS_PIXELS)))
     if step > 1:
         holes = _block_max_mask(holes, -(-w // step), -(-h // step), dilate=False)
     # OpenCV ignores the image border; a zero frame makes it count as known
     framed = cv2.copyMakeBorder(holes, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    return float(cv2.distanceTransform(framed, cv2.DIST_L2, 3).max()) * step
+    return 2 * float(cv2.distanceTransform(framed, cv2.DIST_L2, 3).max()) * step
 
 
 def _halo(feather: int) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -13,6 +14,7 @@ from inpaint_studio.backends.ffc_net import InpaintNet, NetConfig, count_paramet
 from inpaint_studio.backends.neural import NeuralInpainter
 from inpaint_studio.backends.weights import FORMAT, load_weights, save_weights
 from inpaint_studio.core.pipeline import inpaint_image
+from inpaint_studio.core.regions import hole_width
 from inpaint_studio.errors import BackendError, BackendUnavailable
 
 TINY = NetConfig(base=8, blocks=1)
@@ -393,10 +395,10 @@ def test_fast_variant_is_the_prior_and_corrector_without_the_ffc_network(shipped
 
     fast = registry.create("ours-fast")
     fast.load("cpu")
-    assert fast.info.name == "ours-fast" and fast.net.refine is False
+    assert fast.info.name == "ours-fast"
     image = np.random.default_rng(4).integers(0, 256, (64, 80, 3), dtype=np.uint8)
     mask = np.zeros((64, 80), np.uint8)
-    mask[16:48, 20:60] = 255
+    mask[4:60, 10:70] = 255  # 56 px wide: "ours" runs its FFC network
     out = fast.inpaint(image, mask)
     np.testing.assert_array_equal(out[mask == 0], image[mask == 0])
     assert not np.array_equal(out, shipped.inpaint(image, mask))  # the FFC network is skipped
@@ -408,3 +410,18 @@ def test_fast_variant_is_the_prior_and_corrector_without_the_ffc_network(shipped
     expected = (expected[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     hole = mask != 0
     assert np.abs(out[hole].astype(int) - expected[hole]).max() <= 1
+
+
+def test_thin_holes_skip_the_ffc_network_wide_ones_do_not(shipped):
+    fast = neural.FastNeuralInpainter(precision="fp32")
+    fast.load("cpu")
+    image = np.random.default_rng(5).integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    thin = np.zeros((96, 128), np.uint8)
+    cv2.line(thin, (8, 20), (120, 70), 255, thickness=9)  # a scratch 9 px wide
+    cv2.line(thin, (10, 90), (110, 84), 255, thickness=40)  # a crease up to 40 px wide
+    assert hole_width(thin) <= neural.REFINE_MIN_WIDTH
+    np.testing.assert_array_equal(shipped.inpaint(image, thin), fast.inpaint(image, thin))
+    wide = thin.copy()
+    cv2.circle(wide, (64, 40), 28, 255, -1)  # plus a blotch 57 px across
+    assert hole_width(wide) > neural.REFINE_MIN_WIDTH
+    assert not np.array_equal(shipped.inpaint(image, wide), fast.inpaint(image, wide))

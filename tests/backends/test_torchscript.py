@@ -129,6 +129,7 @@ def test_shipped_model_export_matches_native(tmp_path):
     scripted = torchscript_backend.create_from_path(out)
     scripted.load("cpu")
     native = NeuralInpainter(precision="fp32")
+    native.refine_min_width = 0  # a trace has no branch: the export runs its FFC network on all
     native.load("cpu")
     diff = np.abs(scripted.inpaint(image, mask).astype(int) - native.inpaint(image, mask))
     assert diff.max() <= 1

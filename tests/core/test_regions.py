@@ -592,7 +592,7 @@ def test_too_many_tiles_halve_their_scale():
 def test_wider_damage_is_tiled_at_the_scale_keeping_it_16_px_wide():
     mask = _scratch(width=41)
     (region,) = plan_regions(mask, working_size=256, min_margin=16, min_hole_width=16)
-    width = 2 * regions_mod._inscribed_radius(mask)
+    width = regions_mod.hole_width(mask)
     assert region.tiles and 40 <= width <= 60  # the branch joins the scratch: wider there
     for tile in region.tiles:
         assert tile.scale == pytest.approx(16 / width, rel=0.02) or tile.scale < 16 / width
@@ -648,9 +648,9 @@ def test_pipeline_progress_and_cancel_count_tiles():
     assert len(stopped.sizes) == 2
 
 
-def test_inscribed_radius_of_big_masks_never_underestimates(monkeypatch):
+def test_hole_width_of_big_masks_never_underestimates(monkeypatch):
     mask = _scratch(width=7)
-    exact = regions_mod._inscribed_radius(mask)
+    exact = regions_mod.hole_width(mask)
     monkeypatch.setattr(regions_mod, "_RADIUS_PIXELS", mask.size // 9 + 1)  # step 3
-    reduced = regions_mod._inscribed_radius(mask)
-    assert 3.5 <= exact <= 6 and exact <= reduced < exact + 3 + 1
+    reduced = regions_mod.hole_width(mask)
+    assert 7 <= exact <= 12 and exact <= reduced < exact + 2 * (3 + 1)
