@@ -4,15 +4,20 @@ Every model here fills large holes smoother than the photo around them; on a gra
 repair then shows as a smudge. `match_grain` adds band-pass Gaussian noise inside the hole,
 as much as the rim's texture has and the fill lacks:
 
-- texture of the rim: the variance of the photo's high-pass (pixel minus its 1.5 px
-  Gaussian blur, over known pixels only) in 4x4 cells of known pixels within `BAND` px of
-  the hole, carried into the hole by push-pull interpolation (each hole cell takes the
-  weighted mean of the nearest rim cells at the finest scale that has some);
-- minus what the fill already has (the same high-pass variance of the fill, averaged over
-  3x3 cells);
+- texture of the rim: the grain energy of the photo (the squared high-pass, pixel minus
+  its 1.5 px Gaussian blur over known pixels only, times the isotropy of the local structure
+  tensor, so edges and lines, which have a direction, count little and grain counts fully)
+  in 4x4 cells of known pixels within `BAND` px of the hole, carried into the hole by
+  push-pull interpolation (each hole cell takes the weighted mean of the nearest rim cells
+  at the finest scale that has some), per brightness bin: a hole cell takes the texture of
+  rim cells about as bright as its fill (`LUMA_STEP`), so a smooth sky inside a hole does
+  not get the texture of the roofs beside it;
+- minus what the fill already has (the same grain energy of the fill, averaged over 3x3
+  cells);
 - times `strength` squared on the rim's variance: the noise's standard deviation is
-  sqrt(max(strength^2 * rim variance - fill variance, 0)) per channel (grain that is
-  lighter than the rim's, since the rim's high-pass also holds edges);
+  sqrt(max(strength^2 * rim variance - fill variance, 0)) per channel, at most `HEADROOM`
+  times the fill's distance to black or white (clipped noise would leave dark specks in a
+  white sky);
 - faded in over `RAMP` px from the hole's edge, where the fill carries the rim's own detail,
   so scratches a few px wide get (almost) none.
 
@@ -34,15 +39,19 @@ from inpaint_studio.core.geometry import Rect
 
 # Strength of the editor's Match grain and of NAME+grain in `evaluate` (grain is off unless
 # asked for); chosen on held-out training photos (resources/models/README.md).
-DEFAULT_STRENGTH = 0.65
+DEFAULT_STRENGTH = 0.9
 BAND = 4  # rim width (px) whose texture is measured
 RAMP = 8  # the noise fades in over this many px from the hole's edge
 CELL = 4  # statistics are kept per CELL x CELL block
 HIGH_PASS_SIGMA = 1.5
 NOISE_SIGMA = 1.0
+LUMA_STEP = 24.0  # grey levels between brightness bins of the rim (0: no guidance)
+_LUMA_WEIGHTS = np.array([[0.299, 0.587, 0.114]], np.float32)
 _TILE = 128
 _NOISE_MARGIN = 12  # > the reach of the two noise blurs (4 + 6 px), so tiles agree
-_STAT_MARGIN = 8  # > the high-pass blur's reach (6 px) and BAND
+_STAT_MARGIN = 16  # > the reach of the isotropy's blurs (6 + 1 + 8 px) and BAND
+HEADROOM = 0.5  # the grain's std is at most this times the distance to black or white
+STRUCTURE_SIGMA = 2.0  # window of the structure tensor that tells grain from edges
 
 
 def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -57,6 +66,34 @@ def _high_pass_sq(x: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
     weight = np.maximum(_blur(known, HIGH_PASS_SIGMA), 1e-6)[..., None]
     low = _blur(x * known[..., None], HIGH_PASS_SIGMA) / weight
     return np.square(x - low) * known[..., None]
+
+
+def _isotropy(x: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+    """(h,w) float32 in [0,1]: 2 lambda2 / (lambda1 + lambda2) of the luma's structure tensor
+    (Sobel gradients, Gaussian window STRUCTURE_SIGMA) of (h,w,3) float32 x: near 1 for
+    grain, which has no direction, near 0 on an edge or a line. With known (h,w) float32,
+    hole pixels are replaced by the known-normalised blur first, so the rim does not see
+    the hole's content."""
+    if known is not None:
+        weight = np.maximum(_blur(known, HIGH_PASS_SIGMA), 1e-6)[..., None]
+        low = _blur(x * known[..., None], HIGH_PASS_SIGMA) / weight
+        x = np.where(known[..., None] > 0, x, low)
+    luma = _luma(x)
+    gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, borderType=cv2.BORDER_REFLECT_101)
+    gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, borderType=cv2.BORDER_REFLECT_101)
+    jxx = _blur(gx * gx, STRUCTURE_SIGMA)
+    jyy = _blur(gy * gy, STRUCTURE_SIGMA)
+    jxy = _blur(gx * gy, STRUCTURE_SIGMA)
+    trace = jxx + jyy
+    spread = np.sqrt(np.square(jxx - jyy) + 4 * np.square(jxy))
+    return np.clip((trace - spread) / np.maximum(trace, 1e-6), 0, 1)
+
+
+def _texture_sq(x: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+    """(h,w,3) grain energy of (h,w,3) float32 x: squared high-pass times the isotropy,
+    scaled so that grain-like noise keeps its variance (edges and lines count little)."""
+    iso = _isotropy(x, known) / np.float32(_noise_isotropy())
+    return _high_pass_sq(x, known) * iso[..., None]
 
 
 def _cell_sums(x: np.ndarray) -> np.ndarray:
@@ -129,6 +166,16 @@ def _noise_scale() -> float:
     return float(np.sqrt(squared[..., 0].sum()))
 
 
+@functools.cache
+def _noise_isotropy() -> float:
+    """Mean isotropy of the grain noise, weighted by its high-pass energy (about 0.8: a
+    finite window never sees noise as perfectly direction-free)."""
+    noise = np.repeat(grain_noise(Rect(0, 0, 256, 256), seed=12345)[..., None], 3, axis=2)
+    hp = _high_pass_sq(noise)[16:-16, 16:-16, 0]
+    iso = _isotropy(noise)[16:-16, 16:-16]
+    return float((hp * iso).sum() / hp.sum())
+
+
 def grain_noise(rect: Rect, seed: int = 0) -> np.ndarray:
     """(rect.h, rect.w) float32 band-pass noise at rect's absolute pixel positions whose
     high-pass has unit standard deviation; a pixel's value is the same whatever rect holds
@@ -170,16 +217,23 @@ def _pad_to_cells(x: np.ndarray) -> np.ndarray:
     return np.pad(x, pad) if any(p[1] for p in pad) else x
 
 
+def _luma(x: np.ndarray) -> np.ndarray:
+    """(h,w,3) RGB -> (h,w) float32 Rec. 601 luma."""
+    return cv2.transform(x.astype(np.float32), _LUMA_WEIGHTS).reshape(x.shape[:2])
+
+
 def _rim_texture(
     image: np.ndarray, out: np.ndarray, mask: np.ndarray, area: Rect, within: Rect
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, ...]:
     """Per-cell sums over area (cells from its origin, the last ones partly outside it):
-    (rim high-pass^2 (h,w,3), rim weight (h,w), fill high-pass^2 (h,w,3)), h, w = area's
-    size / CELL rounded up. Reads pixels inside within only."""
+    (rim high-pass^2 (h,w,3), rim weight (h,w), fill high-pass^2 (h,w,3), rim luma (h,w),
+    fill luma (h,w)), h, w = area's size / CELL rounded up. Reads pixels inside within only."""
     ch, cw = -(-area.h // CELL), -(-area.w // CELL)
     rim_sq = np.zeros((ch, cw, 3), np.float32)
     rim_w = np.zeros((ch, cw), np.float32)
     fill_sq = np.zeros((ch, cw, 3), np.float32)
+    rim_l = np.zeros((ch, cw), np.float32)
+    fill_l = np.zeros((ch, cw), np.float32)
     for tile in _tiles(area):
         win = _grow(tile, _STAT_MARGIN, within)
         if not _has_hole(mask, win):
@@ -189,15 +243,45 @@ def _rim_texture(
         near = cv2.distanceTransform(known.view(np.uint8), cv2.DIST_L2, 3)
         weight = known.astype(np.float32)
         rim = (weight * (near <= BAND))[core.slices]
-        sq = _high_pass_sq(image[win.slices].astype(np.float32), weight)[core.slices]
-        fsq = _high_pass_sq(out[win.slices].astype(np.float32))[core.slices]
+        sq = _texture_sq(image[win.slices].astype(np.float32), weight)[core.slices]
+        fsq = _texture_sq(out[win.slices].astype(np.float32))[core.slices]
         y, x = (tile.y - area.y) // CELL, (tile.x - area.x) // CELL
         sums = _cell_sums(_pad_to_cells(sq * rim[..., None]))
         at = (slice(y, y + sums.shape[0]), slice(x, x + sums.shape[1]))
         rim_sq[at] = sums
         rim_w[at] = _cell_sums(_pad_to_cells(rim))
         fill_sq[at] = _cell_sums(_pad_to_cells(fsq))
-    return rim_sq, rim_w, fill_sq
+        rim_l[at] = _cell_sums(_pad_to_cells(_luma(image[tile.slices]) * rim))
+        fill_l[at] = _cell_sums(_pad_to_cells(_luma(out[tile.slices])))
+    return rim_sq, rim_w, fill_sq, rim_l, fill_l
+
+
+def _luma_guided(
+    rim_var: np.ndarray, rim_w: np.ndarray, rim_luma: np.ndarray, fill_luma: np.ndarray
+) -> np.ndarray | None:
+    """Rim texture carried into the hole from rim cells of the fill's brightness.
+
+    rim_var (h,w,3): per-cell rim high-pass variance where rim_w (h,w) > 0; rim_luma,
+    fill_luma (h,w): cell means 0..255. For each brightness bin (tents LUMA_STEP apart) the
+    push-pull of the variance over the rim cells in that bin; a hole cell blends the bins by
+    its fill's luma, so a smooth sky inside a hole takes the sky's texture, not that of the
+    roofs next to it. -> (h,w,3), or None where no bin has rim cells (all cells: use the
+    plain push-pull)."""
+    num = np.zeros_like(rim_var)
+    den = np.zeros(rim_w.shape, np.float32)
+    lo = min(float(fill_luma.min()), float(rim_luma[rim_w > 0].min()))
+    hi = max(float(fill_luma.max()), float(rim_luma[rim_w > 0].max()))
+    for centre in np.arange(lo, hi + LUMA_STEP, LUMA_STEP):
+        at_fill = np.maximum(1 - np.abs(fill_luma - centre) / LUMA_STEP, 0)
+        at_rim = rim_w * np.maximum(1 - np.abs(rim_luma - centre) / LUMA_STEP, 0)
+        if at_fill.max() <= 0 or at_rim.max() <= 0:
+            continue
+        num += at_fill[..., None] * _push_pull(rim_var, np.minimum(at_rim / 4, 1))
+        den += at_fill
+    if den.max() <= 0:
+        return None
+    guided = num / np.maximum(den, 1e-6)[..., None]
+    return np.where((den > 1e-3)[..., None], guided, np.nan)
 
 
 def match_grain(
@@ -224,8 +308,14 @@ def match_grain(
         return
     holes = Rect(within.x + x, within.y + y, w, h)
     area = _grow(holes, BAND + _STAT_MARGIN, within)
-    rim_sq, rim_w, fill_sq = _rim_texture(image, out, mask, area, within)
-    rim_var = _push_pull(rim_sq / np.maximum(rim_w, 1e-6)[..., None], np.minimum(rim_w / 4, 1))
+    rim_sq, rim_w, fill_sq, rim_l, fill_l = _rim_texture(image, out, mask, area, within)
+    cell_var = rim_sq / np.maximum(rim_w, 1e-6)[..., None]
+    rim_var = _push_pull(cell_var, np.minimum(rim_w / 4, 1))
+    if LUMA_STEP and rim_w.max() > 0:
+        rim_luma = rim_l / np.maximum(rim_w, 1e-6)
+        guided = _luma_guided(cell_var, rim_w, rim_luma, fill_l / CELL**2)
+        if guided is not None:
+            rim_var = np.where(np.isnan(guided), rim_var, guided)
     fill_var = cv2.blur(fill_sq, (3, 3), borderType=cv2.BORDER_REPLICATE) / CELL**2
     std = np.sqrt(np.maximum(strength**2 * rim_var - fill_var, 0)).astype(np.float32)
     for tile in _tiles(area):
@@ -239,8 +329,11 @@ def match_grain(
         fade = np.clip((depth - 0.5) / RAMP, 0, 1)
         rows = np.arange(tile.y - area.y, tile.y2 - area.y)
         add = _bilinear(std, rows, np.arange(tile.x - area.x, tile.x2 - area.x))
-        add *= (fade * grain_noise(tile, seed))[..., None]
         target = out[tile.slices]
+        # near black or white the grain is squeezed, as a photo's is: clipped noise would
+        # leave only dark specks in a white sky
+        np.minimum(add, np.minimum(target, 255 - target) * np.float32(HEADROOM), out=add)
+        add *= (fade * grain_noise(tile, seed))[..., None]
         add += target
         add += 0.5
         np.copyto(target, np.clip(add, 0, 255).astype(np.uint8), where=sel[..., None])

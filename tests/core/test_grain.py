@@ -162,3 +162,27 @@ def test_tiny_or_all_hole_images_are_handled(shape):
     out = image.copy()
     match_grain(out, image, mask, within=Rect(-5, -5, 10_000, 10_000))
     assert np.array_equal(out[mask == 0], image[mask == 0])
+
+
+def test_grain_follows_the_brightness_of_the_fill_not_just_the_nearest_rim():
+    """A hole over smooth bright sky and grainy dark roofs: the sky part stays smooth."""
+    h, w = 200, 240
+    image = np.full((h, w, 3), 200, np.uint8)
+    roofs = _grainy(h, w, 14, seed=2).astype(int) - 128 + 70
+    image[h // 2 :] = np.clip(roofs[h // 2 :], 0, 255).astype(np.uint8)
+    mask = np.zeros((h, w), np.uint8)
+    mask[30:170, 50:190] = 255  # deep into both
+    filled = image.copy()
+    filled[30 : h // 2, 50:190] = 200
+    filled[h // 2 : 170, 50:190] = 70
+    out = filled.copy()
+    match_grain(out, image, mask)
+    sky = np.zeros_like(mask, bool)
+    sky[30 + RAMP : h // 2 - 6, 50 + RAMP : 190 - RAMP] = True
+    roof = np.zeros_like(mask, bool)
+    roof[h // 2 + 6 : 170 - RAMP, 50 + RAMP : 190 - RAMP] = True
+    ring = (cv2.dilate(mask, np.ones((9, 9), np.uint8)) != 0) & (mask == 0)
+    ring[: h // 2 + 6] = False  # the roofs' rim
+    assert _high_pass_std(out, sky) < 0.15 * DEFAULT_STRENGTH * 14
+    expected = DEFAULT_STRENGTH * _high_pass_std(image, ring)
+    assert _high_pass_std(out, roof) == pytest.approx(expected, rel=0.2)
