@@ -20,7 +20,7 @@ EXIT_BAD_INPUT = 2
 COMMANDS = ("run", "models", "train", "evaluate", "export-torchscript", "gui")
 STRATEGIES = ("crop", "resize", "whole")
 DEVICES = ("auto", "cpu", "cuda")
-MATCH_GRAIN = 0.9  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
+MATCH_GRAIN = 1.0  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
 PROG = "inpaint-studio"
 
 

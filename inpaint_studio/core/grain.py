@@ -39,7 +39,7 @@ from inpaint_studio.core.geometry import Rect
 
 # Strength of the editor's Match grain and of NAME+grain in `evaluate` (grain is off unless
 # asked for); chosen on held-out training photos (resources/models/README.md).
-DEFAULT_STRENGTH = 0.9
+DEFAULT_STRENGTH = 1.0
 BAND = 4  # rim width (px) whose texture is measured
 RAMP = 8  # the noise fades in over this many px from the hole's edge
 CELL = 4  # statistics are kept per CELL x CELL block
@@ -49,9 +49,9 @@ LUMA_STEP = 24.0  # grey levels between brightness bins of the rim (0: no guidan
 _LUMA_WEIGHTS = np.array([[0.299, 0.587, 0.114]], np.float32)
 _TILE = 128
 _NOISE_MARGIN = 12  # > the reach of the two noise blurs (4 + 6 px), so tiles agree
-_STAT_MARGIN = 16  # > the reach of the isotropy's blurs (6 + 1 + 8 px) and BAND
-HEADROOM = 0.5  # the grain's std is at most this times the distance to black or white
-STRUCTURE_SIGMA = 2.0  # window of the structure tensor that tells grain from edges
+_STAT_MARGIN = 12  # > the grain energy's reach (Sobel 1 + erosion 1 + window 8 px), BAND
+HEADROOM = 0.5  # the added noise's std is at most this times the distance to black/white
+STRUCTURE_SIGMA = 2.0  # window (px) of the structure tensor that tells grain from edges
 
 
 def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -69,31 +69,29 @@ def _high_pass_sq(x: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
 
 
 def _isotropy(x: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
-    """(h,w) float32 in [0,1]: 2 lambda2 / (lambda1 + lambda2) of the luma's structure tensor
-    (Sobel gradients, Gaussian window STRUCTURE_SIGMA) of (h,w,3) float32 x: near 1 for
-    grain, which has no direction, near 0 on an edge or a line. With known (h,w) float32,
-    hole pixels are replaced by the known-normalised blur first, so the rim does not see
-    the hole's content."""
+    """(h,w,3) in [0,1]: 2 lambda2 / (lambda1 + lambda2) of the structure tensor of each
+    channel of (h,w,3) float32 x (Sobel gradients, Gaussian window STRUCTURE_SIGMA): 0 on a
+    clean edge or line however strong, high on grain, which has no direction. With known
+    (h,w) float32 only gradients whose 3x3 neighbourhood is known count."""
+    gx = cv2.Sobel(x, cv2.CV_32F, 1, 0, borderType=cv2.BORDER_REFLECT_101)
+    gy = cv2.Sobel(x, cv2.CV_32F, 0, 1, borderType=cv2.BORDER_REFLECT_101)
+    products = (gx * gx, gy * gy, gx * gy)
     if known is not None:
-        weight = np.maximum(_blur(known, HIGH_PASS_SIGMA), 1e-6)[..., None]
-        low = _blur(x * known[..., None], HIGH_PASS_SIGMA) / weight
-        x = np.where(known[..., None] > 0, x, low)
-    luma = _luma(x)
-    gx = cv2.Sobel(luma, cv2.CV_32F, 1, 0, borderType=cv2.BORDER_REFLECT_101)
-    gy = cv2.Sobel(luma, cv2.CV_32F, 0, 1, borderType=cv2.BORDER_REFLECT_101)
-    jxx = _blur(gx * gx, STRUCTURE_SIGMA)
-    jyy = _blur(gy * gy, STRUCTURE_SIGMA)
-    jxy = _blur(gx * gy, STRUCTURE_SIGMA)
+        valid = cv2.erode(known, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+        products = tuple(p * valid[..., None] for p in products)
+    jxx, jyy, jxy = (_blur(p, STRUCTURE_SIGMA) for p in products)
     trace = jxx + jyy
     spread = np.sqrt(np.square(jxx - jyy) + 4 * np.square(jxy))
     return np.clip((trace - spread) / np.maximum(trace, 1e-6), 0, 1)
 
 
-def _texture_sq(x: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
-    """(h,w,3) grain energy of (h,w,3) float32 x: squared high-pass times the isotropy,
-    scaled so that grain-like noise keeps its variance (edges and lines count little)."""
-    iso = _isotropy(x, known) / np.float32(_noise_isotropy())
-    return _high_pass_sq(x, known) * iso[..., None]
+def _grain_energy(x: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
+    """(h,w,3) float32 grain energy of (h,w,3) float32 x: the squared high-pass (as
+    _high_pass_sq) times the isotropy over its mean on grain noise, so grain keeps its
+    high-pass variance and edges and lines count little. With known, hole pixels are never
+    read and the result is 0 off known pixels."""
+    iso = _isotropy(x, known) * np.float32(1 / _noise_isotropy())
+    return _high_pass_sq(x, known) * iso
 
 
 def _cell_sums(x: np.ndarray) -> np.ndarray:
@@ -168,12 +166,18 @@ def _noise_scale() -> float:
 
 @functools.cache
 def _noise_isotropy() -> float:
-    """Mean isotropy of the grain noise, weighted by its high-pass energy (about 0.8: a
-    finite window never sees noise as perfectly direction-free)."""
+    """Mean isotropy of the grain noise weighted by its squared high-pass (a 256 px patch):
+    about 0.7, as a finite window never sees noise as perfectly direction-free."""
     noise = np.repeat(grain_noise(Rect(0, 0, 256, 256), seed=12345)[..., None], 3, axis=2)
     hp = _high_pass_sq(noise)[16:-16, 16:-16, 0]
-    iso = _isotropy(noise)[16:-16, 16:-16]
+    iso = _isotropy(noise)[16:-16, 16:-16, 0]
     return float((hp * iso).sum() / hp.sum())
+
+
+@functools.cache
+def _noise_std() -> float:
+    """Standard deviation of the grain noise itself (its high-pass has unit std): about 1.26."""
+    return float(grain_noise(Rect(0, 0, 256, 256), seed=12345).std())
 
 
 def grain_noise(rect: Rect, seed: int = 0) -> np.ndarray:
@@ -243,8 +247,8 @@ def _rim_texture(
         near = cv2.distanceTransform(known.view(np.uint8), cv2.DIST_L2, 3)
         weight = known.astype(np.float32)
         rim = (weight * (near <= BAND))[core.slices]
-        sq = _texture_sq(image[win.slices].astype(np.float32), weight)[core.slices]
-        fsq = _texture_sq(out[win.slices].astype(np.float32))[core.slices]
+        sq = _grain_energy(image[win.slices].astype(np.float32), weight)[core.slices]
+        fsq = _grain_energy(out[win.slices].astype(np.float32))[core.slices]
         y, x = (tile.y - area.y) // CELL, (tile.x - area.x) // CELL
         sums = _cell_sums(_pad_to_cells(sq * rim[..., None]))
         at = (slice(y, y + sums.shape[0]), slice(x, x + sums.shape[1]))
@@ -332,7 +336,8 @@ def match_grain(
         target = out[tile.slices]
         # near black or white the grain is squeezed, as a photo's is: clipped noise would
         # leave only dark specks in a white sky
-        np.minimum(add, np.minimum(target, 255 - target) * np.float32(HEADROOM), out=add)
+        limit = np.float32(HEADROOM / _noise_std())
+        np.minimum(add, np.minimum(target, 255 - target) * limit, out=add)
         add *= (fade * grain_noise(tile, seed))[..., None]
         add += target
         add += 0.5

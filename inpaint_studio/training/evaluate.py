@@ -344,8 +344,9 @@ def evaluate(
         from tqdm import tqdm
 
         bar = tqdm(total=len(paths) * len(kinds), desc="evaluate", unit="case", file=sys.stderr)
+    backends = list({id(m): m for m in loaded.values()}.values())  # specs may share one
     try:
-        for inpainter in {id(m): m for m in loaded.values()}.values():
+        for inpainter in backends:
             _warm_up(inpainter)
         for i, path in enumerate(paths):
             try:
@@ -388,7 +389,7 @@ def evaluate(
     finally:
         if bar is not None:
             bar.close()
-        for inpainter in {id(m): m for m in loaded.values()}.values():
+        for inpainter in backends:
             inpainter.unload()
     report = Report(
         data_dir=str(data_dir),

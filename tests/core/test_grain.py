@@ -186,3 +186,25 @@ def test_grain_follows_the_brightness_of_the_fill_not_just_the_nearest_rim():
     assert _high_pass_std(out, sky) < 0.15 * DEFAULT_STRENGTH * 14
     expected = DEFAULT_STRENGTH * _high_pass_std(image, ring)
     assert _high_pass_std(out, roof) == pytest.approx(expected, rel=0.2)
+
+
+def test_edges_in_the_rim_are_not_taken_for_grain():
+    """A clean step edge through the hole: high-pass energy, but no grain to copy."""
+    image = np.full((160, 200, 3), 60, np.uint8)
+    image[:, 100:] = 190
+    mask = _box_case()
+    out = image.copy()  # the fill continues the edge exactly
+    match_grain(out, image, mask)
+    change = out.astype(int) - image.astype(int)
+    assert np.abs(change).max() <= 3 and change[mask != 0].std() < 0.5
+
+
+def test_grain_is_squeezed_near_white_so_clipping_leaves_no_dark_specks():
+    image = _grainy(160, 200, 12).astype(int) + 100  # a grainy bright rim around 228
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    mask = _box_case()
+    out = image.copy()
+    out[mask != 0] = 252  # the fill is nearly white: 3 levels of headroom
+    match_grain(out, image, mask)
+    hole = out[mask != 0].astype(int)
+    assert (hole < 247).mean() < 1e-3 and hole.std() < 1.6  # noise of 1.5 levels at most
