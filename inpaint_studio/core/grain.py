@@ -230,7 +230,7 @@ def _rim_texture(
     image: np.ndarray, out: np.ndarray, mask: np.ndarray, area: Rect, within: Rect
 ) -> tuple[np.ndarray, ...]:
     """Per-cell sums over area (cells from its origin, the last ones partly outside it):
-    (rim high-pass^2 (h,w,3), rim weight (h,w), fill high-pass^2 (h,w,3), rim luma (h,w),
+    (rim grain energy (h,w,3), rim weight (h,w), fill grain energy (h,w,3), rim luma (h,w),
     fill luma (h,w)), h, w = area's size / CELL rounded up. Reads pixels inside within only."""
     ch, cw = -(-area.h // CELL), -(-area.w // CELL)
     rim_sq = np.zeros((ch, cw, 3), np.float32)
@@ -261,31 +261,33 @@ def _rim_texture(
 
 
 def _luma_guided(
-    rim_var: np.ndarray, rim_w: np.ndarray, rim_luma: np.ndarray, fill_luma: np.ndarray
-) -> np.ndarray | None:
-    """Rim texture carried into the hole from rim cells of the fill's brightness.
+    cell_var: np.ndarray,
+    rim_w: np.ndarray,
+    rim_luma: np.ndarray,
+    fill_luma: np.ndarray,
+    plain: np.ndarray,
+) -> np.ndarray:
+    """Rim grain carried into the hole from rim cells as bright as the fill.
 
-    rim_var (h,w,3): per-cell rim high-pass variance where rim_w (h,w) > 0; rim_luma,
-    fill_luma (h,w): cell means 0..255. For each brightness bin (tents LUMA_STEP apart) the
-    push-pull of the variance over the rim cells in that bin; a hole cell blends the bins by
-    its fill's luma, so a smooth sky inside a hole takes the sky's texture, not that of the
-    roofs next to it. -> (h,w,3), or None where no bin has rim cells (all cells: use the
-    plain push-pull)."""
-    num = np.zeros_like(rim_var)
+    cell_var (h,w,3): per-cell rim grain energy where rim_w (h,w) > 0; rim_luma, fill_luma
+    (h,w): cell means 0..255; plain (h,w,3): the push-pull over all rim cells. For each
+    brightness bin (tents LUMA_STEP apart, at fixed grey levels) the push-pull over the rim
+    cells in that bin; a hole cell blends the bins by its fill's luma, so a smooth sky inside
+    a hole takes the sky's grain, not that of the roofs next to it. Cells whose brightness
+    no rim cell shares keep plain. -> (h,w,3)."""
+    num = np.zeros_like(cell_var)
     den = np.zeros(rim_w.shape, np.float32)
     lo = min(float(fill_luma.min()), float(rim_luma[rim_w > 0].min()))
     hi = max(float(fill_luma.max()), float(rim_luma[rim_w > 0].max()))
-    for centre in np.arange(lo, hi + LUMA_STEP, LUMA_STEP):
+    for centre in np.arange(lo // LUMA_STEP * LUMA_STEP, hi + LUMA_STEP, LUMA_STEP):
         at_fill = np.maximum(1 - np.abs(fill_luma - centre) / LUMA_STEP, 0)
         at_rim = rim_w * np.maximum(1 - np.abs(rim_luma - centre) / LUMA_STEP, 0)
         if at_fill.max() <= 0 or at_rim.max() <= 0:
             continue
-        num += at_fill[..., None] * _push_pull(rim_var, np.minimum(at_rim / 4, 1))
+        num += at_fill[..., None] * _push_pull(cell_var, np.minimum(at_rim / 4, 1))
         den += at_fill
-    if den.max() <= 0:
-        return None
     guided = num / np.maximum(den, 1e-6)[..., None]
-    return np.where((den > 1e-3)[..., None], guided, np.nan)
+    return np.where((den > 1e-3)[..., None], guided, plain)
 
 
 def match_grain(
@@ -317,9 +319,7 @@ def match_grain(
     rim_var = _push_pull(cell_var, np.minimum(rim_w / 4, 1))
     if LUMA_STEP and rim_w.max() > 0:
         rim_luma = rim_l / np.maximum(rim_w, 1e-6)
-        guided = _luma_guided(cell_var, rim_w, rim_luma, fill_l / CELL**2)
-        if guided is not None:
-            rim_var = np.where(np.isnan(guided), rim_var, guided)
+        rim_var = _luma_guided(cell_var, rim_w, rim_luma, fill_l / CELL**2, rim_var)
     fill_var = cv2.blur(fill_sq, (3, 3), borderType=cv2.BORDER_REPLICATE) / CELL**2
     std = np.sqrt(np.maximum(strength**2 * rim_var - fill_var, 0)).astype(np.float32)
     for tile in _tiles(area):
