@@ -309,7 +309,7 @@ class EditorController(QObject):
         grain: float | None = None,
     ) -> InpaintRequest | None:
         """Frozen request for the painted mask (copies of the crop), or None if no mask;
-        grain: core.grain strength (None = the settings' grain_percent / 100)."""
+        grain: core.grain strength (None = the settings' grain_strength)."""
         doc = self.document
         if doc is None:
             return None
@@ -326,7 +326,7 @@ class EditorController(QObject):
             backend=backend,
             device=device or self.settings.device,
             strategy=strategy or self.settings.strategy,
-            grain=self.settings.grain_percent / 100 if grain is None else grain,
+            grain=self.settings.grain_strength if grain is None else grain,
         )
 
     def start_inpaint(

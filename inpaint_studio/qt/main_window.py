@@ -29,7 +29,7 @@ from inpaint_studio.errors import InpaintStudioError
 from inpaint_studio.qt import dialogs
 from inpaint_studio.qt.canvas import CanvasView, Tool
 from inpaint_studio.qt.controller import EditorController
-from inpaint_studio.qt.settings import DEFAULT_GRAIN_PERCENT, DEVICES, Settings, save_settings
+from inpaint_studio.qt.settings import DEVICES, Settings, save_settings
 from inpaint_studio.qt.worker import InpainterFactory
 
 WARM_UP_DELAY_MS = 1000  # after the first canvas paint: load the neural model in the background
@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
             "so they do not show as smooth smudges",
         )
         self.grain_action.setCheckable(True)
-        self.grain_action.setChecked(self.settings.grain_percent > 0)
+        self.grain_action.setChecked(bool(self.settings.match_grain))
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -250,6 +250,18 @@ class MainWindow(QMainWindow):
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(self.settings.device)))
         bar.addWidget(self.device_combo)
         bar.addAction(self.grain_action)
+        self.grain_spin = QSpinBox()
+        self.grain_spin.setRange(10, 400)
+        self.grain_spin.setSingleStep(10)
+        self.grain_spin.setSuffix(" %")
+        self.grain_spin.setToolTip(
+            "Match grain strength: 100% gives a large fill as much grain as the photo has "
+            "around it"
+        )
+        self.grain_spin.setValue(self.settings.grain_percent)
+        self.grain_spin.setEnabled(self.grain_action.isChecked())
+        self.grain_action.toggled.connect(self.grain_spin.setEnabled)
+        bar.addWidget(self.grain_spin)
         bar.addAction(self.inpaint_action)
 
     def populate_models(self) -> None:
@@ -545,19 +557,18 @@ class MainWindow(QMainWindow):
         if not backend:
             dialogs.show_error(self, APP_TITLE, "No inpainting model is available.")
             return None
-        grain = self.current_settings().grain_percent / 100
+        grain = self.current_settings().grain_strength
         return self.controller.start_inpaint(backend, self.device_combo.currentData(), grain=grain)
 
     def current_settings(self) -> Settings:
-        """Settings with what the user changed in this window (brush, model, device)."""
+        """Settings with what the user changed in this window (brush, model, device, grain)."""
         return dataclasses.replace(
             self.settings,
             brush_size=self.canvas.brush_size,
             default_backend=self.model_combo.currentData() or self.settings.default_backend,
             device=self.device_combo.currentData() or "auto",
-            grain_percent=(self.settings.grain_percent or DEFAULT_GRAIN_PERCENT)
-            if self.grain_action.isChecked()
-            else 0,
+            match_grain=int(self.grain_action.isChecked()),
+            grain_percent=self.grain_spin.value(),
         )
 
     def _warm_up(self) -> None:

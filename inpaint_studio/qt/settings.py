@@ -34,7 +34,8 @@ class Settings:
     default_backend: str = ""  # "" = registry.DEFAULT_BACKEND
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     strategy: str = "crop"  # region strategy passed to the pipeline
-    grain_percent: int = 0  # rim-matched grain in fills, % (core.grain); 0 = off, the default
+    match_grain: int = 0  # 1 = add rim-matched grain to fills (core.grain); off by default
+    grain_percent: int = DEFAULT_GRAIN_PERCENT  # its strength, % of the rim's grain, 10..400
     jpeg_quality: int | None = None  # None = match the source JPEG (jpeg_quality_for)
     context_margin: int = 64  # minimum context (px) around the mask sent to the model
     last_folder: str = ""
@@ -45,6 +46,11 @@ class Settings:
     @property
     def history_budget_bytes(self) -> int:
         return max(1, self.history_budget_mb) * 2**20
+
+    @property
+    def grain_strength(self) -> float:
+        """core.grain strength for fills: grain_percent / 100 when Match grain is on, else 0."""
+        return self.grain_percent / 100 if self.match_grain else 0.0
 
     @property
     def max_pixels(self) -> int:
@@ -64,7 +70,8 @@ class Settings:
             brush_size=min(500, max(1, self.brush_size)),
             device=self.device if self.device in DEVICES else "auto",
             strategy=self.strategy if self.strategy in STRATEGIES else "crop",
-            grain_percent=min(400, max(0, self.grain_percent)),
+            match_grain=1 if self.match_grain else 0,
+            grain_percent=min(400, max(10, self.grain_percent or DEFAULT_GRAIN_PERCENT)),
             jpeg_quality=quality,
             context_margin=min(4096, max(0, self.context_margin)),
             autosave_seconds=min(3600, max(0, self.autosave_seconds)),

@@ -245,9 +245,17 @@ def test_match_grain_toggle_reaches_the_request_and_the_settings(window, photo_f
 
     monkeypatch.setattr(window.controller, "build_request", spy)
     assert not window.grain_action.isChecked()  # off by default
+    assert not window.grain_spin.isEnabled()
     window.inpaint()
-    assert window.current_settings().grain_percent == 0
+    assert window.current_settings().match_grain == 0
     window.grain_action.trigger()  # on
+    assert window.grain_spin.isEnabled()
     window.inpaint()
+    assert window.current_settings().match_grain == 1
     assert window.current_settings().grain_percent == round(DEFAULT_STRENGTH * 100)
-    assert seen == [0.0, pytest.approx(DEFAULT_STRENGTH)]
+    window.grain_spin.setValue(150)  # the user's own strength
+    window.inpaint()
+    window.grain_action.trigger()  # off again: the strength is kept for next time
+    window.inpaint()
+    assert window.current_settings().grain_percent == 150
+    assert seen == [0.0, pytest.approx(DEFAULT_STRENGTH), pytest.approx(1.5), 0.0]

@@ -233,6 +233,12 @@ def test_settings_roundtrip_and_versioning(private_settings):
     store.setValue("brush_size", 100_000)
     store.sync()
     assert load_settings().brush_size == 500  # clamped
+    store.setValue("grain_percent", 0)  # a file from before the strength setting: 0 = off
+    store.sync()
+    assert load_settings().grain_percent == Settings().grain_percent
+    assert load_settings().grain_strength == 0.0  # Match grain stays off until turned on
+    save_settings(Settings(match_grain=1, grain_percent=1000))
+    assert load_settings().grain_strength == 4.0  # clamped to 400%
     store.setValue("version", SETTINGS_VERSION + 1)
     store.sync()
     assert load_settings() == Settings()  # a newer format is not guessed at
