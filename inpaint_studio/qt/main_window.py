@@ -255,8 +255,7 @@ class MainWindow(QMainWindow):
         self.grain_spin.setSingleStep(10)
         self.grain_spin.setSuffix(" %")
         self.grain_spin.setToolTip(
-            "Match grain strength: 100% gives a large fill as much grain as the photo has "
-            "around it"
+            "Match grain strength: 100% gives a large fill as much grain as the photo has around it"
         )
         self.grain_spin.setValue(self.settings.grain_percent)
         self.grain_spin.setEnabled(self.grain_action.isChecked())
