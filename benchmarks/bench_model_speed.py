@@ -3,15 +3,18 @@
     .venv/bin/python benchmarks/bench_model_speed.py [--repeats 10] [--size 512]
 
 Times `NeuralInpainter.inpaint` (tensor conversion, forward pass, compositing) on a photo-like
-512x512 crop with a 10% mask, median of N runs after two warm-up runs, and the coarse
-corrector's share of it (when the weights have one); then the network's smooth prior alone
-on the same input (its share of each fill), and the other priors.
+512x512 crop with a 10% mask, median of N runs after two warm-up runs, with the whole
+network (as for holes wider than neural.REFINE_MIN_WIDTH) and without the FFC network (the
+path holes up to that width take; this mask's stroke is 42 px wide), and the coarse
+corrector's share (when the weights have one); then the network's smooth prior alone on the
+same input (its share of each fill), and the other priors.
 Target: at most 0.5 s on the 2-core development CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -110,7 +113,11 @@ def main() -> None:
     for precision in precisions:
         net = NeuralInpainter(precision=precision)
         net.load("cpu")
+        net.refine_min_width = 0  # the whole network, whatever the hole's width
         rows.append((f"CPU {precision}", _time(partial(net.inpaint, image, mask), args.repeats)))
+        net.refine_min_width = math.inf
+        seconds = _time(partial(net.inpaint, image, mask), args.repeats)
+        rows.append((f"CPU {precision}: without the FFC network (thin holes)", seconds))
         if net.net.coarse is not None:
             seconds = _time_coarse(net.net, precision, image, mask, args.repeats)
             rows.append((f"CPU {precision}: of which the coarse corrector", seconds))
@@ -129,6 +136,7 @@ def main() -> None:
     if torch.cuda.is_available():
         net = NeuralInpainter()
         net.load("cuda")
+        net.refine_min_width = 0
         rows.append(
             (
                 f"CUDA {net.precision} ({torch.cuda.get_device_name(0)})",
