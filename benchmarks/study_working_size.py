@@ -77,6 +77,7 @@ def main() -> int:
         "(0: never tile; inf: thin holes at full resolution; default: the planner's)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default="ours", help="backend: ours (default) or ours-fast")
     args = parser.parse_args()
 
     from inpaint_studio.backends import registry
@@ -90,7 +91,7 @@ def main() -> int:
         tiling = [float(v) for v in args.min_width.split(",")]
     configs = [(s.strip(), t) for s in args.sizes.split(",") for t in tiling]
     kinds = [k.strip() for k in args.kinds.split(",")]
-    model = registry.create("ours")
+    model = registry.create(args.model)
     model.load("cpu")
     warm = np.zeros((64, 64), np.uint8)
     warm[20:40, 20:40] = 255
