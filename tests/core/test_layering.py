@@ -46,3 +46,18 @@ def test_backend_registry_imports_neither_qt_nor_torch(module):
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} not written yet")
     assert _loaded_after_import([module]) == []
+
+
+def _loaded_qt_after_import(modules: list[str]) -> list[str]:
+    return [m for m in _loaded_after_import(modules) if m != "torch"]
+
+
+def test_training_and_evaluation_import_no_qt():
+    """tools/gpu_train.sh runs these on a GPU machine that has torch but no Qt."""
+    modules = [
+        "inpaint_studio.cli",
+        "inpaint_studio.training.train",
+        "inpaint_studio.training.evaluate",
+        "inpaint_studio.backends.neural",
+    ]
+    assert _loaded_qt_after_import(modules) == []
