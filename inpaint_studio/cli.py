@@ -21,6 +21,7 @@ COMMANDS = ("run", "models", "train", "evaluate", "export-torchscript", "gui")
 STRATEGIES = ("crop", "resize", "whole")
 DEVICES = ("auto", "cpu", "cuda")
 MATCH_GRAIN = 1.0  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
+MAX_GROW = 100  # core.maskops.MAX_STEP, likewise
 PROG = "inpaint-studio"
 
 
@@ -79,13 +80,16 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 class _Filler:
     """Loaded backend as `fn(image, mask) -> image`; CUDA out-of-memory retries on the CPU."""
 
-    def __init__(self, model: str, device: str, strategy: str, grain: float = 0.0) -> None:
+    def __init__(
+        self, model: str, device: str, strategy: str, grain: float = 0.0, grow: int = 0
+    ) -> None:
         from inpaint_studio.backends import registry
         from inpaint_studio.backends.base import resolve_device
 
         self._model = model
         self._strategy = strategy
         self._grain = grain
+        self._grow = grow
         self._lock = threading.Lock()
         self.device = resolve_device(device)
         self._inpainter = registry.create(model)
@@ -104,7 +108,11 @@ class _Filler:
             old.unload()
 
     def __call__(self, image, mask):
+        from inpaint_studio.core.maskops import grow_mask
         from inpaint_studio.core.pipeline import inpaint_image
+
+        if self._grow:
+            mask = grow_mask(mask, self._grow)
 
         def fill():
             return inpaint_image(
@@ -151,6 +159,14 @@ def _add_run(sub) -> None:
         f"(default 0: none; {MATCH_GRAIN} is the editor's Match grain)",
     )
     p.add_argument(
+        "--grow-mask",
+        type=int,
+        default=0,
+        metavar="PX",
+        help="grow each mask by PX pixels first (default 0), to take in the light halo and "
+        "JPEG fringe just outside tight damage masks (1-2 px is typical)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=2,
@@ -188,6 +204,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _fail("--grain must be between 0 and 4")
     if args.quality is not None and not 1 <= args.quality <= 100:
         return _fail("--quality must be between 1 and 100")
+    if not 0 <= args.grow_mask <= MAX_GROW:
+        return _fail(f"--grow-mask must be between 0 and {MAX_GROW} px")
     jobs, pairing_errors = plan_jobs(args.image, args.mask, args.output)
     for line in pairing_errors:
         print(f"{PROG}: {line}", file=sys.stderr)
@@ -199,7 +217,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from inpaint_studio.backends import registry
 
         args.model = registry.default_backend()
-    filler = _Filler(args.model, args.device, args.strategy, args.grain)
+    filler = _Filler(args.model, args.device, args.strategy, args.grain, args.grow_mask)
     try:
         summary = run_jobs(
             jobs,

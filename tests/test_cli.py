@@ -311,3 +311,25 @@ def test_grain_option_changes_only_the_hole_and_is_off_by_default(tmp_path, caps
     assert 0 < some < np.abs(results["1.5"] - results["0"])[hole].mean()
     assert _run_file(tmp_path, tmp_path / "bad.png", "--model", "telea", "--grain", "-1") == 2
     assert "--grain must be between 0 and 4" in capsys.readouterr().err
+
+
+def test_grow_mask_option_widens_the_filled_area_by_that_many_pixels(tmp_path, capsys):
+    from inpaint_studio.cli import MAX_GROW
+    from inpaint_studio.core.maskops import MAX_STEP
+
+    assert MAX_GROW == MAX_STEP  # the CLI's copy, quoted in its message
+    src = _photo(tmp_path / "in.png", size=(120, 90))
+    m = _mask(tmp_path / "m.png", size=(120, 90), box=(50, 40, 12, 8))
+    plain, grown = tmp_path / "plain.png", tmp_path / "grown.png"
+    assert _run_file(tmp_path, plain, "--model", "telea") == 0
+    assert _run_file(tmp_path, grown, "--model", "telea", "--grow-mask", "3") == 0
+    plain_px = np.asarray(Image.open(plain).convert("RGB"))
+    grown_px = np.asarray(Image.open(grown).convert("RGB"))
+    changed = (grown_px != src).any(axis=-1)
+    ring = np.zeros_like(m, bool)
+    ring[37:51, 47:65] = True  # the box grown by 3 px
+    assert changed[ring & (m == 0)].any()  # pixels just outside the mask were refilled
+    assert not changed[~ring].any()  # nothing further out
+    np.testing.assert_array_equal(plain_px[m == 0], src[m == 0])
+    assert _run_file(tmp_path, tmp_path / "bad.png", "--model", "telea", "--grow-mask", "-2") == 2
+    assert "--grow-mask must be between 0 and 100 px" in capsys.readouterr().err

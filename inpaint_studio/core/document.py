@@ -9,6 +9,7 @@ import numpy as np
 
 from inpaint_studio.core.geometry import Rect
 from inpaint_studio.core.history import Edit
+from inpaint_studio.core.maskops import grown_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from inpaint_studio.core.imageio import LoadedImage
@@ -143,6 +144,17 @@ class Document:
             return None
         after = np.where(added, np.uint8(255), before).astype(np.uint8)
         return Edit.capture(label, self, rect, new_mask_patch=after)
+
+    def grow_mask_edit(self, pixels: int, label: str | None = None) -> Edit | None:
+        """Edit growing (pixels > 0) or shrinking (< 0) the mask by a disc of |pixels| px;
+        diff covers the changed bbox only; None if nothing changes (`core.maskops`)."""
+        change = grown_mask(self.mask, pixels)
+        if change is None:
+            return None
+        rect, patch = change
+        if label is None:
+            label = f"{'Grow' if pixels > 0 else 'Shrink'} mask {abs(pixels)} px"
+        return Edit.capture(label, self, rect, new_mask_patch=patch)
 
     def fill_edit(
         self, origin: Rect, fill_mask: np.ndarray, filled: np.ndarray, label: str

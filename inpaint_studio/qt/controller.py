@@ -270,6 +270,19 @@ class EditorController(QObject):
         self.stack.push_edit(edit)
         return True
 
+    def grow_mask(self, pixels: int) -> bool:
+        """Grow (pixels > 0) or shrink (< 0) the mask by |pixels| px as one undo step; False
+        if nothing changed (no mask, or nothing left to shrink)."""
+        doc = self.document
+        if doc is None:
+            return False
+        self.canvas.end_stroke()
+        edit = doc.grow_mask_edit(pixels)
+        if edit is None:
+            return False
+        self.stack.push_edit(edit)
+        return True
+
     def load_mask(self, path: str | Path) -> bool:
         """Add a mask file (white = fill, the photo's size) to the mask as one undo step.
 

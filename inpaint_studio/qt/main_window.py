@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from inpaint_studio.core.brush import MAX_BRUSH_SIZE
 from inpaint_studio.core.document import Document
+from inpaint_studio.core.maskops import EDITOR_STEP as MASK_STEP
 from inpaint_studio.core.project import PROJECT_SUFFIX, is_project_path
 from inpaint_studio.errors import InpaintStudioError
 from inpaint_studio.qt import dialogs
@@ -151,6 +152,19 @@ class MainWindow(QMainWindow):
         self.clear_mask_action = self._action(
             "&Clear mask", self.controller.clear_mask, ["Ctrl+Shift+X"], "Erase the whole mask"
         )
+        self.grow_mask_action = self._action(
+            "&Grow mask",
+            lambda: self.controller.grow_mask(MASK_STEP),
+            ["Ctrl+]"],
+            f"Grow the mask by {MASK_STEP} px: takes in the light halo and JPEG fringe that "
+            "dust and scratches leave just outside a tight mask",
+        )
+        self.shrink_mask_action = self._action(
+            "S&hrink mask",
+            lambda: self.controller.grow_mask(-MASK_STEP),
+            ["Ctrl+["],
+            f"Shrink the mask by {MASK_STEP} px",
+        )
         self.load_mask_action = self._action(
             "&Load mask…",
             lambda: self.load_mask_file(),
@@ -212,6 +226,8 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         for a in (self.undo_action, self.redo_action, self.clear_mask_action):
             edit_menu.addAction(a)
+        edit_menu.addAction(self.grow_mask_action)
+        edit_menu.addAction(self.shrink_mask_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.load_mask_action)
         edit_menu.addAction(self.save_mask_action)
@@ -342,6 +358,8 @@ class MainWindow(QMainWindow):
             self.save_as_action,
             self.save_project_action,
             self.clear_mask_action,
+            self.grow_mask_action,
+            self.shrink_mask_action,
             self.load_mask_action,
             self.save_mask_action,
             self.inpaint_action,

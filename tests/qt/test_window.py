@@ -153,6 +153,30 @@ def test_clear_mask_is_undoable(window, photo_files):
     assert window.canvas.mask_overlay().pixelColor(150, 120).alpha() > 0
 
 
+def test_grow_and_shrink_mask_are_undoable_steps_shown_on_the_canvas(window, photo_files):
+    window.open_file(photo_files.png)
+    _stroke(window)
+    doc = window.controller.document
+    painted = doc.mask.copy()
+    ys, xs = np.nonzero(painted)
+    outside = (int(ys.min()) - 1, int(xs.min()) + (int(xs.max()) - int(xs.min())) // 2)
+    assert painted[outside] == 0
+    assert window.canvas.mask_overlay().pixelColor(outside[1], outside[0]).alpha() == 0
+    assert window.grow_mask_action.shortcut().toString() == "Ctrl+]"
+    window.grow_mask_action.trigger()
+    assert window.stack.text(window.stack.count() - 1) == "Grow mask 1 px"
+    assert doc.mask[outside] == 255 and (doc.mask >= painted).all()
+    assert window.canvas.mask_overlay().pixelColor(outside[1], outside[0]).alpha() > 0
+    window.shrink_mask_action.trigger()
+    window.shrink_mask_action.trigger()
+    assert window.stack.text(window.stack.count() - 1) == "Shrink mask 1 px"
+    assert (doc.mask <= painted).all() and doc.mask.sum() < painted.sum()
+    for _ in range(3):
+        window.undo_action.trigger()
+    assert np.array_equal(doc.mask, painted)
+    assert window.canvas.mask_overlay().pixelColor(outside[1], outside[0]).alpha() == 0
+
+
 def test_tool_and_brush_shortcuts(qtbot, window, photo_files):
     window.open_file(photo_files.png)
     window.activateWindow()
