@@ -88,7 +88,9 @@ def main() -> int:
     seconds = dict.fromkeys(models, 0.0)
     for i, path in enumerate(photos):
         truth = read_rgb(path)
-        damaged, mask, area = damaged_case(truth, np.random.default_rng([args.seed, i]), args.quality)
+        damaged, mask, area = damaged_case(
+            truth, np.random.default_rng([args.seed, i]), args.quality
+        )
         for g in grows:
             hole = grow_mask(mask, g)
             for name in models:
@@ -120,10 +122,14 @@ def main() -> int:
             ),
             "",
             "Fill time, all masks: "
-            + ", ".join(f"{n} {seconds[n] / (len(photos) * len(grows)):.2f} s/photo" for n in models),
+            + ", ".join(
+                f"{n} {seconds[n] / (len(photos) * len(grows)):.2f} s/photo" for n in models
+            ),
         ]
     )
-    c.report("study_mask_fringe", "Tight masks on JPEG damage: the fringe and Grow mask", body, args)
+    c.report(
+        "study_mask_fringe", "Tight masks on JPEG damage: the fringe and Grow mask", body, args
+    )
     return 0
 
 
