@@ -16,6 +16,7 @@ INFO = BackendInfo(
     "holes, several times slower (PatchMatch runs on the CPU).",
     pad_multiple=1,
     working_size=neural.INFO.working_size,
+    scaled_size=neural.INFO.scaled_size,
     supports_cuda=neural.INFO.supports_cuda,
     neural=True,
 )
