@@ -25,9 +25,10 @@ MIN_INPUT_SIZE = 16
 REFINE_MIN_WIDTH = 48.0
 
 # Windows bigger than the working size (holes in big photos) go to the model at 384 px, not
-# 512: a 1% mask at 48 MP then fills 1.4x the 6 MP time instead of 2-2.5x, for -0.04 to
-# -0.25 dB on thin / medium / thick masks of 4x-upscaled val photos; scratches and dust are
-# tiled at their own scale and unchanged (docs/benchmarks.md sections 1 and 5).
+# 512: a 1% mask at 48 MP then fills in 1.77-1.79x the 6 MP time instead of 2.02x (24 MP:
+# 1.09-1.20 s instead of 1.50 s), for -0.04 to -0.30 dB on thin / medium / thick masks of
+# 4x-upscaled photos; scratches and dust are tiled at their own scale and unchanged
+# (docs/benchmarks.md sections 1 and 5).
 SCALED_SIZE = 384
 
 INFO = BackendInfo(
