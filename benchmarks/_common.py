@@ -230,6 +230,13 @@ def command_line() -> str:
     return " ".join([".venv/bin/python", script_text, *map(shlex.quote, sys.argv[1:])])
 
 
+def add_photo_args(parser: argparse.ArgumentParser, limit: int | None = None) -> None:
+    """--data DIR (held-out photos), --limit N (first N by name; default `limit`), --seed."""
+    parser.add_argument("--data", required=True, help="folder of photos (use val, not train)")
+    parser.add_argument("--limit", type=int, default=limit, help="first N photos only")
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """--quick, --write-docs [PATH], --note TEXT."""
     parser.add_argument("--quick", action="store_true", help="small sizes / few repeats")

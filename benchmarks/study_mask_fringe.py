@@ -70,9 +70,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser)
-    parser.add_argument("--data", required=True, help="folder of photos (use val, not train)")
-    parser.add_argument("--limit", type=int, default=None, help="first N photos only")
-    parser.add_argument("--seed", type=int, default=0)
+    c.add_photo_args(parser)
     parser.add_argument("--models", default="ours,telea,ns")
     parser.add_argument("--grow", default="0,1,2,3", help="extra px of Grow mask to try")
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality of the scan")

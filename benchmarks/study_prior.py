@@ -65,9 +65,7 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser)
-    parser.add_argument("--data", required=True, help="folder of photos (use val, not train)")
-    parser.add_argument("--limit", type=int, default=None, help="first N photos only")
-    parser.add_argument("--seed", type=int, default=0)
+    c.add_photo_args(parser)
     parser.add_argument("--models", default=f"ours,{','.join(PRIOR_NAMES)},telea,ns")
     parser.add_argument("--masks", default="scratch,thin,medium,thick")
     args = parser.parse_args()
