@@ -65,10 +65,8 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser)
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--limit", type=int, default=20)
+    c.add_photo_args(parser, limit=20)
     parser.add_argument("--schedules", default="0:0,8:8,16:8,32:8,64:8,32:16,32:4")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

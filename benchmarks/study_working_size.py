@@ -65,8 +65,7 @@ def _size_fields(size: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser)
-    parser.add_argument("--data", required=True, help="folder of held-out photos (val)")
-    parser.add_argument("--limit", type=int, default=20, help="photos used (first N, sorted)")
+    c.add_photo_args(parser, limit=20)
     parser.add_argument("--scale", default="4", help="upscale factors of the photos (1.5,4)")
     parser.add_argument("--sizes", default="256,384,512,768,full")
     parser.add_argument("--kinds", default=f"thin,medium,thick,{SPARSE}")
@@ -76,7 +75,6 @@ def main() -> int:
         help="smallest model-space hole widths (px) to compare, e.g. 0,16,32,inf "
         "(0: never tile; inf: thin holes at full resolution; default: the planner's)",
     )
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default="ours", help="backend: ours (default) or ours-fast")
     args = parser.parse_args()
 
