@@ -54,6 +54,7 @@ import cv2
 import numpy as np
 
 from inpaint_studio.core.geometry import Rect
+from inpaint_studio.core.pushpull import push_pull
 from inpaint_studio.errors import BackendError, MaskError
 
 STRATEGIES = ("crop", "resize", "whole")
@@ -69,6 +70,10 @@ _TILE = 256
 # thin at full resolution: such regions are tiled instead of downscaled further
 # (docs/benchmarks.md section 10).
 DEFAULT_MIN_HOLE_WIDTH = 32.0
+# A downscaled fill is pulled towards its full-resolution rim this many model px deep
+# (0 = only the feather's few px): docs/benchmarks.md section 10.
+SEAM_REACH = 12
+_SEAM_CHUNK = 32  # cells per side of the chunks the rim is read in
 # Thickness of big masks is measured on a reduction to about this many pixels.
 _RADIUS_PIXELS = 4_000_000
 # Above this many components, per-component Python work costs more than OpenCV's stats pass.
@@ -416,6 +421,30 @@ def _call(inpaint_fn: InpaintFn, image: np.ndarray, mask: np.ndarray) -> np.ndar
     return filled
 
 
+def _block_max_axis(part: np.ndarray, starts: np.ndarray, axis: int) -> np.ndarray:
+    """(h,w) uint8 -> max over blocks along axis that start at starts (increasing, from 0;
+    the last one runs to the end), blocks sizes differing by at most 1: a running max over
+    the smaller size (cv2.dilate, ~10x faster than np.maximum.reduceat) read at the starts,
+    plus the one more pixel of the longer blocks."""
+    n = part.shape[axis]
+    sizes = np.diff(np.append(starts, n))
+    small = int(sizes.min())
+    if small > 1:
+        kernel = np.ones((1, small) if axis == 1 else (small, 1), np.uint8)
+        run = cv2.dilate(part, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    else:
+        run = part
+    out = np.take(run, starts, axis=axis)
+    longer = np.flatnonzero(sizes > small)
+    if longer.size:
+        extra = np.take(part, starts[longer] + small, axis=axis)
+        if axis == 1:
+            out[:, longer] = np.maximum(out[:, longer], extra)
+        else:
+            out[longer] = np.maximum(out[longer], extra)
+    return out
+
+
 def _block_max_mask(
     mask_crop: np.ndarray,
     out_w: int,
@@ -445,9 +474,8 @@ def _block_max_mask(
     y_end = int(rows[r1]) if r1 < out_h else h
     x_end = int(cols[c1]) if c1 < out_w else w
     part = mask_crop[int(rows[r0]) : y_end, int(cols[c0]) : x_end]
-    # along rows first: reducing axis 0 of the full-size part is ~4x slower
-    reduced = np.maximum.reduceat(part, cols[c0:c1] - cols[c0], axis=1)
-    reduced = np.maximum.reduceat(reduced, rows[r0:r1] - rows[r0], axis=0)
+    reduced = _block_max_axis(part, cols[c0:c1] - cols[c0], axis=1)
+    reduced = _block_max_axis(reduced, rows[r0:r1] - rows[r0], axis=0)
     small = np.zeros((out_h, out_w), np.uint8)
     small[r0:r1, c0:c1] = (reduced != 0).view(np.uint8) * np.uint8(255)
     if not dilate:
@@ -457,7 +485,8 @@ def _block_max_mask(
 
 
 def _upscale_rect(small: np.ndarray, crop_w: int, crop_h: int, rect: Rect) -> np.ndarray:
-    """Bicubic upscale of small to (crop_h, crop_w), evaluated only inside rect -> (h,w,3) uint8."""
+    """Bicubic upscale of small (uint8 or float32) to (crop_h, crop_w), evaluated only inside
+    rect -> (h,w,3) of small's dtype."""
     sh, sw = small.shape[:2]
     fx, fy = sw / crop_w, sh / crop_h
     matrix = np.array(
@@ -472,15 +501,75 @@ def _upscale_rect(small: np.ndarray, crop_w: int, crop_h: int, rect: Rect) -> np
     )
 
 
+def _block_edges(full: int, small: int) -> np.ndarray:
+    """Block i of a full-px axis reduced to small cells covers edges[i] .. edges[i + 1] - 1."""
+    return (np.arange(small + 1, dtype=np.int64) * full) // small
+
+
+def _carry_rim(
+    image: np.ndarray,
+    mask: np.ndarray,
+    region: Region,
+    small_filled: np.ndarray,
+    small_mask: np.ndarray,
+) -> np.ndarray:
+    """(ih,iw,3) uint8 model fill of region's crop and the (ih,iw) mask it filled -> (ih,iw,3)
+    float32 fill pulled towards the full-resolution rim.
+
+    The model saw the rim blurred and its holes grown to whole cells, so its fill of a thin
+    stroke is off by what a cell's known full-resolution pixels say: in each filled cell
+    holding known pixels, their mean minus the fill is the residual (weight: the known
+    fraction; cells the model did not fill have residual 0 and weight 1). Push-pull carries
+    it into the cells without any known pixel, faded out over SEAM_REACH cells, so a
+    downscaled stroke takes the brightness and colour of its own edges across its width.
+    The rim is read in chunks of _SEAM_CHUNK cells whose edges are cell edges (memory
+    bounded, the result depends on the region only)."""
+    crop = region.crop
+    ih, iw = small_filled.shape[:2]
+    rows, cols = _block_edges(crop.h, ih), _block_edges(crop.w, iw)
+    filled = small_mask != 0
+    residual = np.zeros((ih, iw, 3), np.float32)
+    weight = np.ones((ih, iw), np.float32)
+    bbox = Rect(*cv2.boundingRect(filled.view(np.uint8)))
+    for i0 in range(bbox.y, bbox.y2, _SEAM_CHUNK):
+        for j0 in range(bbox.x, bbox.x2, _SEAM_CHUNK):
+            i1, j1 = min(i0 + _SEAM_CHUNK, bbox.y2), min(j0 + _SEAM_CHUNK, bbox.x2)
+            sel = filled[i0:i1, j0:j1]
+            if not sel.any():
+                continue
+            y0, x0 = crop.y + int(rows[i0]), crop.x + int(cols[j0])
+            full = (slice(y0, crop.y + int(rows[i1])), slice(x0, crop.x + int(cols[j1])))
+            known = (mask[full] == 0).astype(np.float32)
+            pixels = image[full].astype(np.float32)
+            pixels *= known[..., None]
+            size = (j1 - j0, i1 - i0)
+            frac = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+            mean = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+            mean /= np.maximum(frac, 1e-6)[..., None]
+            mean -= small_filled[i0:i1, j0:j1]
+            residual[i0:i1, j0:j1][sel] = mean[sel]
+            weight[i0:i1, j0:j1][sel] = frac[sel]
+    field = push_pull(residual, weight)
+    inside = (weight < 1e-3).view(np.uint8)  # cells with no known pixel
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    field *= np.clip(1.0 - depth / np.float32(SEAM_REACH + 1), 0.0, 1.0)[..., None]
+    field += small_filled
+    return field
+
+
 def _paste_scaled(
     out: np.ndarray,
     image: np.ndarray,
     mask: np.ndarray,
     region: Region,
     small_filled: np.ndarray,
+    small_mask: np.ndarray,
     feather: int,
 ) -> None:
-    """Upscale small_filled into out inside region's mask pixels, seam-corrected, tile by tile."""
+    """Upscale small_filled (the model's fill of small_mask) into out inside region's mask
+    pixels, seam-corrected, tile by tile."""
+    if feather > 0 and SEAM_REACH > 0:
+        small_filled = _carry_rim(image, mask, region, small_filled, small_mask)
     crop = region.crop
     hole = region.hole.intersect(crop)
     halo = _halo(feather)
@@ -510,6 +599,8 @@ def _paste_scaled(
             if weight is None:
                 local = core.relative_to(crop)
                 result = _upscale_rect(small_filled, crop.w, crop.h, local)
+                if result.dtype != np.uint8:
+                    result = np.clip(np.rint(result), 0, 255).astype(np.uint8)
             else:
                 local = ext.relative_to(crop)
                 up = _upscale_rect(small_filled, crop.w, crop.h, local)
@@ -561,7 +652,7 @@ def inpaint_region(
     local = hole.relative_to(crop)
     small_mask = _block_max_mask(mask_crop, iw, ih, within=local)
     small_filled = _call(inpaint_fn, np.ascontiguousarray(small), small_mask)
-    _paste_scaled(out, image, mask, region, small_filled, max(0, int(feather)))
+    _paste_scaled(out, image, mask, region, small_filled, small_mask, max(0, int(feather)))
 
 
 def _inpaint_tiles(
@@ -594,9 +685,10 @@ def _inpaint_tiles(
             continue
         iw, ih = local.input_size
         small = cv2.resize(view, (iw, ih), interpolation=cv2.INTER_AREA)
-        small_filled = _call(inpaint_fn, small, _block_max_mask(tile_mask, iw, ih))
+        small_mask = _block_max_mask(tile_mask, iw, ih)
+        small_filled = _call(inpaint_fn, small, small_mask)
         # reads known pixels of view (earlier fills included), writes the core's holes only
-        _paste_scaled(view, view, tile_mask, local, small_filled, max(0, int(feather)))
+        _paste_scaled(view, view, tile_mask, local, small_filled, small_mask, max(0, int(feather)))
 
 
 def check_inputs(image: np.ndarray, mask: np.ndarray) -> None:

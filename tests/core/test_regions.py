@@ -291,15 +291,17 @@ def test_scaled_region_hands_small_arrays_to_the_backend():
         seen.append((image.shape, mask.shape, mask.dtype, set(np.unique(mask))))
         return _fixed_colour(image, mask)
 
-    mask = _mask(600, 800, (200, 200, 300, 200))
+    mask = _mask(600, 800, (200, 150, 400, 300))
     plan = plan_regions(mask, working_size=128)
     out = run_regions(_gradient(600, 800), mask, fn, plan)
     ((shape, mshape, mdtype, values),) = seen
     assert max(shape[:2]) == 128 and mshape == shape[:2] and mdtype == np.uint8
     assert values == {0, 255}
-    # deep inside the hole the flat fill survives; at the edge it is pulled toward the context
+    # deeper than the rim's reach (plus the bicubic's 2 px) the flat fill survives; at the
+    # edge it is pulled toward the context
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    deep = dist > regions_mod.DEFAULT_FEATHER + 1
+    deep = dist > (regions_mod.SEAM_REACH + 3) / plan[0].scale
+    assert deep.mean() > 0.05
     assert np.abs(out[deep].astype(int) - (10, 200, 30)).max() <= 2
     edge = (mask != 0) & (dist <= 1)
     assert np.abs(out[edge].astype(int) - (10, 200, 30)).mean() > 10
@@ -325,6 +327,24 @@ def test_feather_reduces_seam_and_keeps_outside_exact():
         assert np.array_equal(out[mask == 0], image[mask == 0])
         errors[feather] = np.abs(out.astype(int) - truth)[band].mean()
     assert errors[3] < 0.8 * errors[0]
+
+
+def test_downscaled_thin_stroke_takes_its_full_resolution_rim(monkeypatch):
+    # a 24 px stroke reaches the model 4 px wide (scale 1/6): the model's wrong flat colour
+    # is pulled towards the stroke's own edges across its width
+    truth = _gradient(600, 900)
+    mask = np.zeros((600, 900), np.uint8)
+    cv2.line(mask, (60, 100), (840, 500), 255, 24)
+    plan = plan_regions(mask, working_size=150, min_hole_width=0)
+    assert len(plan) == 1 and plan[0].scaled and plan[0].scale < 0.2
+    hole = mask != 0
+    errors = {}
+    for reach in (0, regions_mod.SEAM_REACH):
+        monkeypatch.setattr(regions_mod, "SEAM_REACH", reach)
+        out = run_regions(truth, mask, _fixed_colour, plan)
+        assert np.array_equal(out[~hole], truth[~hole])
+        errors[reach] = np.abs(out.astype(int) - truth)[hole].mean()
+    assert errors[regions_mod.SEAM_REACH] < 0.25 * errors[0]
 
 
 def test_tile_size_does_not_change_the_result(monkeypatch):
