@@ -36,7 +36,6 @@ import cv2
 import numpy as np
 
 from inpaint_studio.core.geometry import Rect
-from inpaint_studio.core.pushpull import push_pull
 
 # Strength of the editor's Match grain and of NAME+grain in `evaluate` (grain is off unless
 # asked for); chosen on held-out training photos (resources/models/README.md).
@@ -99,6 +98,23 @@ def _cell_sums(x: np.ndarray) -> np.ndarray:
     """(h,w) or (h,w,3) float32, h, w multiples of CELL -> (h/CELL, w/CELL[, 3]) block sums."""
     h, w = x.shape[:2]
     return cv2.resize(x, (w // CELL, h // CELL), interpolation=cv2.INTER_AREA) * CELL**2
+
+
+def _push_pull(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(h,w,C) float32 values known where weight (h,w) in [0,1] > 0 -> (h,w,C): weight-1
+    cells kept, the others blended with the next coarser scale's weighted mean."""
+    if weight.max() <= 0:
+        return np.zeros_like(values)
+    if min(weight.shape) < 4:
+        mean = (values * weight[..., None]).sum(axis=(0, 1)) / weight.sum()
+        return np.broadcast_to(mean, values.shape).astype(np.float32)
+    h, w = weight.shape
+    sums = cv2.pyrDown(values * weight[..., None])
+    wsum = cv2.pyrDown(weight)
+    coarse = _push_pull(sums / np.maximum(wsum, 1e-6)[..., None], np.minimum(wsum * 4, 1))
+    up = cv2.pyrUp(coarse, dstsize=(w, h)).reshape(values.shape)
+    a = weight[..., None]
+    return a * values + (1 - a) * up
 
 
 def _bilinear(small: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -268,7 +284,7 @@ def _luma_guided(
         at_rim = rim_w * np.maximum(1 - np.abs(rim_luma - centre) / LUMA_STEP, 0)
         if at_fill.max() <= 0 or at_rim.max() <= 0:
             continue
-        num += at_fill[..., None] * push_pull(cell_var, np.minimum(at_rim / 4, 1))
+        num += at_fill[..., None] * _push_pull(cell_var, np.minimum(at_rim / 4, 1))
         den += at_fill
     guided = num / np.maximum(den, 1e-6)[..., None]
     return np.where((den > 1e-3)[..., None], guided, plain)
@@ -300,7 +316,7 @@ def match_grain(
     area = _grow(holes, BAND + _STAT_MARGIN, within)
     rim_sq, rim_w, fill_sq, rim_l, fill_l = _rim_texture(image, out, mask, area, within)
     cell_var = rim_sq / np.maximum(rim_w, 1e-6)[..., None]
-    rim_var = push_pull(cell_var, np.minimum(rim_w / 4, 1))
+    rim_var = _push_pull(cell_var, np.minimum(rim_w / 4, 1))
     if LUMA_STEP and rim_w.max() > 0:
         rim_luma = rim_l / np.maximum(rim_w, 1e-6)
         rim_var = _luma_guided(cell_var, rim_w, rim_luma, fill_l / CELL**2, rim_var)

@@ -54,7 +54,6 @@ import cv2
 import numpy as np
 
 from inpaint_studio.core.geometry import Rect
-from inpaint_studio.core.pushpull import push_pull
 from inpaint_studio.errors import BackendError, MaskError
 
 STRATEGIES = ("crop", "resize", "whole")
@@ -70,10 +69,9 @@ _TILE = 256
 # thin at full resolution: such regions are tiled instead of downscaled further
 # (docs/benchmarks.md section 10).
 DEFAULT_MIN_HOLE_WIDTH = 32.0
-# A downscaled fill is pulled towards its full-resolution rim this many model px deep
-# (0 = only the feather's few px): docs/benchmarks.md section 10.
-SEAM_REACH = 12
-_SEAM_CHUNK = 32  # cells per side of the chunks the rim is read in
+_CHUNK = 32  # cells per side of the chunks a hole's rim is downscaled in
+# A downscaled cell with less than this fraction of known pixels is a hole for the model.
+KNOWN_FRACTION = 0.5
 # Thickness of big masks is measured on a reduction to about this many pixels.
 _RADIUS_PIXELS = 4_000_000
 # Above this many components, per-component Python work costs more than OpenCV's stats pass.
@@ -421,6 +419,62 @@ def _call(inpaint_fn: InpaintFn, image: np.ndarray, mask: np.ndarray) -> np.ndar
     return filled
 
 
+def _block_edges(full: int, small: int) -> np.ndarray:
+    """Block i of a full-px axis reduced to small cells covers edges[i] .. edges[i + 1] - 1."""
+    return (np.arange(small + 1, dtype=np.int64) * full) // small
+
+
+def _downscale(
+    crop: np.ndarray, mask_crop: np.ndarray, iw: int, ih: int, within: Rect
+) -> tuple[np.ndarray, np.ndarray]:
+    """(h,w,3) uint8 crop and its (h,w) uint8 mask (non-zero = hole, all inside within) ->
+    the model's (ih,iw,3) uint8 input and (ih,iw) uint8 0/255 mask.
+
+    Area-averaged, but cells next to a hole average their known pixels only, so no damage
+    colour leaks into the context the model reads; cells with less than KNOWN_FRACTION
+    known pixels are the model's holes. (Before 2026-12-04 every cell touching a hole and
+    its 8 neighbours were holes: 2-3 known px of rim lost on each side of a stroke.) The
+    hole's cells are redone in chunks of _CHUNK cells whose edges are cell edges."""
+    h, w = mask_crop.shape
+    small = cv2.resize(crop, (iw, ih), interpolation=cv2.INTER_AREA)
+    small_mask = np.zeros((ih, iw), np.uint8)
+    within = within.clip(w, h)
+    if within.is_empty():
+        return small, small_mask
+    rows, cols = _block_edges(h, ih), _block_edges(w, iw)
+    # cells whose area filter can reach within (INTER_AREA reads fractional neighbours)
+    r0 = max(int(np.searchsorted(rows, within.y, side="right")) - 2, 0)
+    r1 = min(int(np.searchsorted(rows, within.y2, side="left")) + 1, ih)
+    c0 = max(int(np.searchsorted(cols, within.x, side="right")) - 2, 0)
+    c1 = min(int(np.searchsorted(cols, within.x2, side="left")) + 1, iw)
+    for i0 in range(r0, r1, _CHUNK):
+        for j0 in range(c0, c1, _CHUNK):
+            i1, j1 = min(i0 + _CHUNK, r1), min(j0 + _CHUNK, c1)
+            y0, y1, x0, x1 = int(rows[i0]), int(rows[i1]), int(cols[j0]), int(cols[j1])
+            # the whole-crop area filter reads up to 1 px past a cell: chunks next to a
+            # hole are redone from their known pixels only
+            if not mask_crop[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1].any():
+                continue
+            known = (mask_crop[y0:y1, x0:x1] == 0).astype(np.float32)
+            pixels = crop[y0:y1, x0:x1].astype(np.float32)
+            pixels *= known[..., None]
+            size = (j1 - j0, i1 - i0)
+            frac = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+            mean = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+            mean /= np.maximum(frac, 1e-6)[..., None]
+            small[i0:i1, j0:j1] = np.clip(np.rint(mean), 0, 255).astype(np.uint8)
+            small_mask[i0:i1, j0:j1][frac < KNOWN_FRACTION] = 255
+    return small, small_mask
+
+
+def _call_scaled(inpaint_fn: InpaintFn, small: np.ndarray, small_mask: np.ndarray) -> np.ndarray:
+    """_call on a downscaled crop; holes too thin to hold a whole cell need no model call
+    (the upscale of their cells' known means fills them)."""
+    if not small_mask.any():
+        return small
+    return _call(inpaint_fn, np.ascontiguousarray(small), small_mask)
+
+
 def _block_max_axis(part: np.ndarray, starts: np.ndarray, axis: int) -> np.ndarray:
     """(h,w) uint8 -> max over blocks along axis that start at starts (increasing, from 0;
     the last one runs to the end), blocks sizes differing by at most 1: a running max over
@@ -485,8 +539,7 @@ def _block_max_mask(
 
 
 def _upscale_rect(small: np.ndarray, crop_w: int, crop_h: int, rect: Rect) -> np.ndarray:
-    """Bicubic upscale of small (uint8 or float32) to (crop_h, crop_w), evaluated only inside
-    rect -> (h,w,3) of small's dtype."""
+    """Bicubic upscale of small to (crop_h, crop_w), evaluated only inside rect -> (h,w,3) uint8."""
     sh, sw = small.shape[:2]
     fx, fy = sw / crop_w, sh / crop_h
     matrix = np.array(
@@ -501,75 +554,15 @@ def _upscale_rect(small: np.ndarray, crop_w: int, crop_h: int, rect: Rect) -> np
     )
 
 
-def _block_edges(full: int, small: int) -> np.ndarray:
-    """Block i of a full-px axis reduced to small cells covers edges[i] .. edges[i + 1] - 1."""
-    return (np.arange(small + 1, dtype=np.int64) * full) // small
-
-
-def _carry_rim(
-    image: np.ndarray,
-    mask: np.ndarray,
-    region: Region,
-    small_filled: np.ndarray,
-    small_mask: np.ndarray,
-) -> np.ndarray:
-    """(ih,iw,3) uint8 model fill of region's crop and the (ih,iw) mask it filled -> (ih,iw,3)
-    float32 fill pulled towards the full-resolution rim.
-
-    The model saw the rim blurred and its holes grown to whole cells, so its fill of a thin
-    stroke is off by what a cell's known full-resolution pixels say: in each filled cell
-    holding known pixels, their mean minus the fill is the residual (weight: the known
-    fraction; cells the model did not fill have residual 0 and weight 1). Push-pull carries
-    it into the cells without any known pixel, faded out over SEAM_REACH cells, so a
-    downscaled stroke takes the brightness and colour of its own edges across its width.
-    The rim is read in chunks of _SEAM_CHUNK cells whose edges are cell edges (memory
-    bounded, the result depends on the region only)."""
-    crop = region.crop
-    ih, iw = small_filled.shape[:2]
-    rows, cols = _block_edges(crop.h, ih), _block_edges(crop.w, iw)
-    filled = small_mask != 0
-    residual = np.zeros((ih, iw, 3), np.float32)
-    weight = np.ones((ih, iw), np.float32)
-    bbox = Rect(*cv2.boundingRect(filled.view(np.uint8)))
-    for i0 in range(bbox.y, bbox.y2, _SEAM_CHUNK):
-        for j0 in range(bbox.x, bbox.x2, _SEAM_CHUNK):
-            i1, j1 = min(i0 + _SEAM_CHUNK, bbox.y2), min(j0 + _SEAM_CHUNK, bbox.x2)
-            sel = filled[i0:i1, j0:j1]
-            if not sel.any():
-                continue
-            y0, x0 = crop.y + int(rows[i0]), crop.x + int(cols[j0])
-            full = (slice(y0, crop.y + int(rows[i1])), slice(x0, crop.x + int(cols[j1])))
-            known = (mask[full] == 0).astype(np.float32)
-            pixels = image[full].astype(np.float32)
-            pixels *= known[..., None]
-            size = (j1 - j0, i1 - i0)
-            frac = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
-            mean = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
-            mean /= np.maximum(frac, 1e-6)[..., None]
-            mean -= small_filled[i0:i1, j0:j1]
-            residual[i0:i1, j0:j1][sel] = mean[sel]
-            weight[i0:i1, j0:j1][sel] = frac[sel]
-    field = push_pull(residual, weight)
-    inside = (weight < 1e-3).view(np.uint8)  # cells with no known pixel
-    depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-    field *= np.clip(1.0 - depth / np.float32(SEAM_REACH + 1), 0.0, 1.0)[..., None]
-    field += small_filled
-    return field
-
-
 def _paste_scaled(
     out: np.ndarray,
     image: np.ndarray,
     mask: np.ndarray,
     region: Region,
     small_filled: np.ndarray,
-    small_mask: np.ndarray,
     feather: int,
 ) -> None:
-    """Upscale small_filled (the model's fill of small_mask) into out inside region's mask
-    pixels, seam-corrected, tile by tile."""
-    if feather > 0 and SEAM_REACH > 0:
-        small_filled = _carry_rim(image, mask, region, small_filled, small_mask)
+    """Upscale small_filled into out inside region's mask pixels, seam-corrected, tile by tile."""
     crop = region.crop
     hole = region.hole.intersect(crop)
     halo = _halo(feather)
@@ -599,8 +592,6 @@ def _paste_scaled(
             if weight is None:
                 local = core.relative_to(crop)
                 result = _upscale_rect(small_filled, crop.w, crop.h, local)
-                if result.dtype != np.uint8:
-                    result = np.clip(np.rint(result), 0, 255).astype(np.uint8)
             else:
                 local = ext.relative_to(crop)
                 up = _upscale_rect(small_filled, crop.w, crop.h, local)
@@ -647,12 +638,10 @@ def inpaint_region(
         out[crop.slices][sel] = filled[sel]
         return
     iw, ih = region.input_size
-    small = cv2.resize(image[crop.slices], (iw, ih), interpolation=cv2.INTER_AREA)
     hole = region.hole.intersect(crop)  # a plan's crop has no mask pixels outside its holes
-    local = hole.relative_to(crop)
-    small_mask = _block_max_mask(mask_crop, iw, ih, within=local)
-    small_filled = _call(inpaint_fn, np.ascontiguousarray(small), small_mask)
-    _paste_scaled(out, image, mask, region, small_filled, small_mask, max(0, int(feather)))
+    small, small_mask = _downscale(image[crop.slices], mask_crop, iw, ih, hole.relative_to(crop))
+    small_filled = _call_scaled(inpaint_fn, small, small_mask)
+    _paste_scaled(out, image, mask, region, small_filled, max(0, int(feather)))
 
 
 def _inpaint_tiles(
@@ -684,11 +673,10 @@ def _inpaint_tiles(
             view[core.slices][sel] = filled[core.slices][sel]
             continue
         iw, ih = local.input_size
-        small = cv2.resize(view, (iw, ih), interpolation=cv2.INTER_AREA)
-        small_mask = _block_max_mask(tile_mask, iw, ih)
-        small_filled = _call(inpaint_fn, small, small_mask)
+        small, small_mask = _downscale(view, tile_mask, iw, ih, Rect(0, 0, win.w, win.h))
+        small_filled = _call_scaled(inpaint_fn, small, small_mask)
         # reads known pixels of view (earlier fills included), writes the core's holes only
-        _paste_scaled(view, view, tile_mask, local, small_filled, small_mask, max(0, int(feather)))
+        _paste_scaled(view, view, tile_mask, local, small_filled, max(0, int(feather)))
 
 
 def check_inputs(image: np.ndarray, mask: np.ndarray) -> None:
