@@ -27,6 +27,11 @@ Every strategy also obeys ``max_crop_pixels`` (default 4096 * 4096, about 16.8 M
 region whose model input would have more pixels is downscaled further, so memory stays
 bounded even for a 100 MP photo with a quarter of it masked.
 
+Downscaling: area averaging, except that cells next to a hole average their known pixels
+only (no damage colour in the context the model reads), and a cell is a hole for the model
+when less than ``KNOWN_FRACTION`` (half) of its pixels are known, so the model sees the rim
+up to the hole's edge (docs/benchmarks.md section 10).
+
 Paste-back: pixels outside the mask are always bit-exact copies of the input. Unscaled
 regions paste the backend's output inside the mask. Downscaled regions are upscaled with
 bicubic interpolation and seam-corrected: the residual ``original - upscaled`` measured on
@@ -69,7 +74,10 @@ _TILE = 256
 # thin at full resolution: such regions are tiled instead of downscaled further
 # (docs/benchmarks.md section 10).
 DEFAULT_MIN_HOLE_WIDTH = 32.0
-_CHUNK = 32  # cells per side of the chunks a hole's rim is downscaled in
+# A hole's rim is downscaled in chunks of at most _CHUNK cells and about _CHUNK_PX image px
+# a side (bounds the float buffers).
+_CHUNK = 32
+_CHUNK_PX = 1024
 # A downscaled cell with less than this fraction of known pixels is a hole for the model.
 KNOWN_FRACTION = 0.5
 # Thickness of big masks is measured on a reduction to about this many pixels.
@@ -402,11 +410,13 @@ def working_memory_estimate(region: Region, channels: int = 3) -> int:
         # crop copy, 0/255 mask, filled crop, boolean selection
         return w * h * (2 * channels + 2)
     iw, ih = region.input_size
-    small = iw * ih * (2 * channels + 3)  # small image, mask, dilated mask, filled small image
-    rows_down = ih * w  # first pass of the block-max mask reduction
+    small = iw * ih * (2 * channels + 1)  # small image, mask, filled small image
+    # one chunk of the rim's known-pixel means: float32 pixels and known map, their area
+    # averages, bool and uint8 temporaries
+    chunk = (_CHUNK_PX + math.ceil(max(w / iw, h / ih)) + 2) ** 2 * (4 * channels + 8)
     tile = (_TILE + 2 * _halo(DEFAULT_FEATHER)) ** 2
     per_px = 24 * channels + 24  # uint8 upscale, float32 residual/sums/result, maps, temps
-    return small + rows_down + tile * per_px
+    return small + max(chunk, tile * per_px)
 
 
 def _call(inpaint_fn: InpaintFn, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -434,7 +444,7 @@ def _downscale(
     colour leaks into the context the model reads; cells with less than KNOWN_FRACTION
     known pixels are the model's holes. (Before 2026-12-04 every cell touching a hole and
     its 8 neighbours were holes: 2-3 known px of rim lost on each side of a stroke.) The
-    hole's cells are redone in chunks of _CHUNK cells whose edges are cell edges."""
+    hole's cells are redone in chunks (_CHUNK, _CHUNK_PX) whose edges are cell edges."""
     h, w = mask_crop.shape
     small = cv2.resize(crop, (iw, ih), interpolation=cv2.INTER_AREA)
     small_mask = np.zeros((ih, iw), np.uint8)
@@ -442,20 +452,25 @@ def _downscale(
     if within.is_empty():
         return small, small_mask
     rows, cols = _block_edges(h, ih), _block_edges(w, iw)
+    step = max(1, min(_CHUNK, int(_CHUNK_PX / max(h / ih, w / iw))))  # cells per chunk
     # cells whose area filter can reach within (INTER_AREA reads fractional neighbours)
     r0 = max(int(np.searchsorted(rows, within.y, side="right")) - 2, 0)
     r1 = min(int(np.searchsorted(rows, within.y2, side="left")) + 1, ih)
     c0 = max(int(np.searchsorted(cols, within.x, side="right")) - 2, 0)
     c1 = min(int(np.searchsorted(cols, within.x2, side="left")) + 1, iw)
-    for i0 in range(r0, r1, _CHUNK):
-        for j0 in range(c0, c1, _CHUNK):
-            i1, j1 = min(i0 + _CHUNK, r1), min(j0 + _CHUNK, c1)
+    for i0 in range(r0, r1, step):
+        for j0 in range(c0, c1, step):
+            i1, j1 = min(i0 + step, r1), min(j0 + step, c1)
             y0, y1, x0, x1 = int(rows[i0]), int(rows[i1]), int(cols[j0]), int(cols[j1])
             # the whole-crop area filter reads up to 1 px past a cell: chunks next to a
             # hole are redone from their known pixels only
             if not mask_crop[max(y0 - 1, 0) : y1 + 1, max(x0 - 1, 0) : x1 + 1].any():
                 continue
-            known = (mask_crop[y0:y1, x0:x1] == 0).astype(np.float32)
+            holes = mask_crop[y0:y1, x0:x1]
+            if holes.all():  # deep inside a big hole: the model ignores what is there
+                small_mask[i0:i1, j0:j1] = 255
+                continue
+            known = (holes == 0).astype(np.float32)
             pixels = crop[y0:y1, x0:x1].astype(np.float32)
             pixels *= known[..., None]
             size = (j1 - j0, i1 - i0)
