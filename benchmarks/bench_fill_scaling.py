@@ -11,6 +11,8 @@ The model is loaded and warmed up (one small fill) first; "crop" times are the m
 skipped then. ``--grain S`` adds rim-matched grain to every fill (off by default, as in the
 editor and ``run``; the editor's Match grain is ``core.grain.DEFAULT_STRENGTH``); its share
 is reported. ``--model NAME`` times another backend (default ``ours``; e.g. ``ours-fast``).
+``--compare-min-width 20,32`` times only the 6 and 48 MP fills, rounds interleaved over
+those ``min_hole_width`` values (``--repeats``, default 9), and prints one ratio each.
 """
 
 from __future__ import annotations
@@ -151,6 +153,36 @@ def measure(
     }
 
 
+def compare_min_width(model: TimedInpainter, widths: list[float], rounds: int) -> str:
+    """Markdown table: the 1% fills at 6 and 48 MP (crop) for each min_hole_width, rounds
+    interleaved so that a VM's drift hits every setting alike; medians and 48 / 6 MP."""
+    from inpaint_studio.core import pipeline
+
+    cases = {}
+    for mp in (6, 48):
+        width, height = c.size_for(mp)
+        cases[mp] = (c.photo(width, height), c.scratch_mask(width, height, 0.01))
+    times: dict[tuple[float, int], list[tuple[float, float]]] = {}
+    for _ in range(max(1, rounds)):
+        for min_width in widths:
+            for mp, (image, mask) in cases.items():
+                model.reset()
+                start = time.perf_counter()
+                on_worker(pipeline.inpaint_image, image, mask, model, min_hole_width=min_width)
+                seconds = time.perf_counter() - start
+                times.setdefault((min_width, mp), []).append((seconds, model.seconds))
+    rows = []
+    for min_width in widths:
+        t6, m6 = np.median(times[(min_width, 6)], axis=0)
+        t48, m48 = np.median(times[(min_width, 48)], axis=0)
+        rows.append(
+            [f"{min_width:g}", c.fmt_s(t6), c.fmt_s(m6), c.fmt_s(t48), c.fmt_s(m48),
+             f"**{t48 / t6:.2f}x**"]
+        )  # fmt: skip
+    header = ["min width", "6 MP", "of which model", "48 MP", "of which model", "48 / 6 MP"]
+    return f"{rounds} interleaved rounds, medians:\n\n" + c.markdown_table(header, rows)
+
+
 def _rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -228,6 +260,12 @@ def main() -> int:
     parser.add_argument("--main-thread", action="store_true", help="fill on the main thread")
     parser.add_argument("--grain", type=float, default=0.0, help="grain strength (0: off)")
     parser.add_argument("--model", default="ours", help="backend to time (default ours)")
+    parser.add_argument(
+        "--compare-min-width",
+        default=None,
+        help="e.g. 20,32: only the 6 and 48 MP crop fills, rounds interleaved over these "
+        "min_hole_width values, one ratio each (printed, not written to the docs)",
+    )
     parser.add_argument("--child-whole", type=float, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--area", type=float, default=0.01, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -246,6 +284,10 @@ def main() -> int:
 
     model, load_s, warm_s = load_model(threads=args.threads, name=args.model)
     print(f"model loaded in {load_s:.2f} s, warm-up fill {warm_s:.2f} s", file=sys.stderr)
+    if args.compare_min_width:
+        widths = [float(w) for w in args.compare_min_width.split(",")]
+        print(compare_min_width(model, widths, args.repeats or 9))
+        return 0
     by_size = []
     for mp in sizes:
         crop = measure(model, mp, 0.01, "crop", repeats, args.grain)
