@@ -20,12 +20,12 @@ MIN_INPUT_SIZE = 16
 # Holes at most this wide (model input px, core.regions.hole_width) skip the FFC network:
 # thin damage is filled by the prior and the coarse corrector alone. On held-out training
 # photos the network added nothing there (model card History 14) and it is 55-60% of a
-# fill's time. The region planner hands thin damage over 32 px wide (min_hole_width), a few
-# px more after its mask downscale; 48 leaves room for that.
+# fill's time. The region planner hands thin damage over at least 20 px wide
+# (min_hole_width; 32 until 2026-12-04), so it takes the short path; 48 leaves room.
 REFINE_MIN_WIDTH = 48.0
 
 # Windows bigger than the working size (holes in big photos) go to the model at 384 px, not
-# 512: a 1% mask at 48 MP then fills in 1.77-1.79x the 6 MP time instead of 2.02x (24 MP:
+# 512: a 1% mask at 48 MP then filled in 1.77-1.79x the 6 MP time instead of 2.02x (24 MP:
 # 1.09-1.20 s instead of 1.50 s), for -0.04 to -0.30 dB on thin / medium / thick masks of
 # 4x-upscaled photos; scratches and dust are tiled at their own scale and unchanged
 # (docs/benchmarks.md sections 1 and 5).

@@ -12,7 +12,7 @@ Strategies and when they scale (``working_size`` comes from the backend's ``Back
   longest side is greater than ``working_size`` is downscaled to ``scaled_size`` (default
   and upper bound: ``working_size``); with ``working_size=None`` windows run at full
   resolution. Exception, thin damage: holes are not handed to the model narrower than
-  ``min_hole_width`` model px (default 32; width = twice the largest inscribed radius) unless
+  ``min_hole_width`` model px (default 20; width = twice the largest inscribed radius) unless
   they are that thin at full resolution. A region whose downscale would make its holes
   narrower is filled in tiles at the scale ``min(1, min_hole_width / width)`` instead: grid
   cells over the holes, each cell's hole bbox read with a margin of ``max(min_margin,
@@ -71,9 +71,11 @@ DEFAULT_MAX_TILES = 64
 # Side of the tiles a downscaled region is pasted back in (bounds the float buffers).
 _TILE = 256
 # Holes are never handed to the model narrower than this (model px) unless they are that
-# thin at full resolution: such regions are tiled instead of downscaled further
+# thin at full resolution: such regions are tiled instead of downscaled further. 20, about
+# the width the fill benchmark's strokes have at 6 MP, keeps a 48 MP fill within 1.5x of
+# the 6 MP one; 32 gains 0.6 dB on scratches of 8x-upscaled photos at about 1.9x
 # (docs/benchmarks.md section 10).
-DEFAULT_MIN_HOLE_WIDTH = 32.0
+DEFAULT_MIN_HOLE_WIDTH = 20.0
 # A hole's rim is downscaled in chunks of at most _CHUNK cells and about _CHUNK_PX image px
 # a side (bounds the float buffers).
 _CHUNK = 32
