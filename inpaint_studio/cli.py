@@ -21,6 +21,7 @@ COMMANDS = ("run", "models", "train", "evaluate", "export-torchscript", "gui")
 STRATEGIES = ("crop", "resize", "whole")
 DEVICES = ("auto", "cpu", "cuda")
 MATCH_GRAIN = 1.0  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
+MIN_HOLE_WIDTH = 20.0  # core.regions.DEFAULT_MIN_HOLE_WIDTH, likewise
 MAX_GROW = 100  # core.maskops.MAX_STEP, likewise
 PROG = "inpaint-studio"
 
@@ -81,7 +82,13 @@ class _Filler:
     """Loaded backend as `fn(image, mask) -> image`; CUDA out-of-memory retries on the CPU."""
 
     def __init__(
-        self, model: str, device: str, strategy: str, grain: float = 0.0, grow: int = 0
+        self,
+        model: str,
+        device: str,
+        strategy: str,
+        grain: float = 0.0,
+        grow: int = 0,
+        min_hole_width: float = MIN_HOLE_WIDTH,
     ) -> None:
         from inpaint_studio.backends import registry
         from inpaint_studio.backends.base import resolve_device
@@ -90,6 +97,7 @@ class _Filler:
         self._strategy = strategy
         self._grain = grain
         self._grow = grow
+        self._min_hole_width = min_hole_width
         self._lock = threading.Lock()
         self.device = resolve_device(device)
         self._inpainter = registry.create(model)
@@ -116,7 +124,12 @@ class _Filler:
 
         def fill():
             return inpaint_image(
-                image, mask, self._inpainter, strategy=self._strategy, grain=self._grain
+                image,
+                mask,
+                self._inpainter,
+                strategy=self._strategy,
+                grain=self._grain,
+                min_hole_width=self._min_hole_width,
             )
 
         try:
@@ -167,6 +180,15 @@ def _add_run(sub) -> None:
         "JPEG fringe just outside tight damage masks (1-2 px is typical)",
     )
     p.add_argument(
+        "--min-hole-width",
+        type=float,
+        default=MIN_HOLE_WIDTH,
+        metavar="PX",
+        help=f"on big photos, hand thin damage to the model at least PX px wide (default "
+        f"{MIN_HOLE_WIDTH:g}; 32 fills thin scratches of very big scans about 0.6 dB better "
+        "at about 1.25x the time; 0: plain downscale)",
+    )
+    p.add_argument(
         "--workers",
         type=int,
         default=2,
@@ -206,6 +228,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _fail("--quality must be between 1 and 100")
     if not 0 <= args.grow_mask <= MAX_GROW:
         return _fail(f"--grow-mask must be between 0 and {MAX_GROW} px")
+    if not 0 <= args.min_hole_width <= 512:
+        return _fail("--min-hole-width must be between 0 and 512 px")
     jobs, pairing_errors = plan_jobs(args.image, args.mask, args.output)
     for line in pairing_errors:
         print(f"{PROG}: {line}", file=sys.stderr)
@@ -217,7 +241,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from inpaint_studio.backends import registry
 
         args.model = registry.default_backend()
-    filler = _Filler(args.model, args.device, args.strategy, args.grain, args.grow_mask)
+    filler = _Filler(
+        args.model, args.device, args.strategy, args.grain, args.grow_mask, args.min_hole_width
+    )
     try:
         summary = run_jobs(
             jobs,

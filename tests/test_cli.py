@@ -333,3 +333,26 @@ def test_grow_mask_option_widens_the_filled_area_by_that_many_pixels(tmp_path, c
     np.testing.assert_array_equal(plain_px[m == 0], src[m == 0])
     assert _run_file(tmp_path, tmp_path / "bad.png", "--model", "telea", "--grow-mask", "-2") == 2
     assert "--grow-mask must be between 0 and 100 px" in capsys.readouterr().err
+
+
+def test_min_hole_width_option_reaches_the_region_planner(tmp_path, capsys, monkeypatch):
+    from inpaint_studio import cli
+    from inpaint_studio.core import pipeline, regions
+
+    assert cli.MIN_HOLE_WIDTH == regions.DEFAULT_MIN_HOLE_WIDTH  # the CLI's copy
+    seen = []
+    original = pipeline.inpaint_image
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("min_hole_width"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "inpaint_image", spy)
+    _photo(tmp_path / "in.png", size=(120, 90))
+    _mask(tmp_path / "m.png", size=(120, 90), box=(50, 40, 12, 8))
+    telea = ("--model", "telea")
+    assert _run_file(tmp_path, tmp_path / "a.png", *telea) == 0
+    assert _run_file(tmp_path, tmp_path / "b.png", *telea, "--min-hole-width", "32") == 0
+    assert seen == [regions.DEFAULT_MIN_HOLE_WIDTH, 32.0]
+    assert _run_file(tmp_path, tmp_path / "c.png", *telea, "--min-hole-width", "-1") == 2
+    assert "--min-hole-width must be between 0 and 512 px" in capsys.readouterr().err
