@@ -530,8 +530,7 @@ def _block_max_mask(
     ``within`` (crop coordinates) promises that every non-zero pixel lies inside it: only the
     blocks it touches are read, the result is the same."""
     h, w = mask_crop.shape
-    rows = (np.arange(out_h, dtype=np.int64) * h) // out_h
-    cols = (np.arange(out_w, dtype=np.int64) * w) // out_w
+    rows, cols = _block_edges(h, out_h)[:-1], _block_edges(w, out_w)[:-1]  # block starts
     r0, r1, c0, c1 = 0, out_h, 0, out_w
     if within is not None:
         within = within.clip(w, h)
