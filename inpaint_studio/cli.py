@@ -311,6 +311,12 @@ def _add_train(sub) -> None:
         "--adv-weight", type=float, default=0.02, help="adversarial loss weight (0 = no GAN)"
     )
     p.add_argument(
+        "--fm-weight",
+        type=float,
+        default=0.5,
+        help="discriminator feature-matching loss weight (with the GAN losses)",
+    )
+    p.add_argument(
         "--hole-loss",
         choices=("l1", "mse"),
         default="l1",
@@ -327,9 +333,10 @@ def _add_train(sub) -> None:
     p.add_argument("--init", default="", help="start from this weights file (fine-tune)")
     p.add_argument(
         "--stage",
-        choices=("all", "coarse"),
+        choices=("all", "net", "coarse"),
         default="all",
-        help="all: train the whole network; coarse: only its 1/4-size coarse corrector",
+        help="all: train the whole network; net: all but its coarse corrector (frozen); "
+        "coarse: only its 1/4-size coarse corrector",
     )
     p.add_argument(
         "--coarse",
@@ -343,6 +350,12 @@ def _add_train(sub) -> None:
         type=int,
         default=-1,
         help="processes that make batches ahead (-1 = auto: up to 8 with CUDA, 0 on the CPU)",
+    )
+    p.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=5.0,
+        help="save the checkpoint and weights this often (default 5)",
     )
     p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
     p.set_defaults(func=_cmd_train)
@@ -368,6 +381,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         threads=args.threads,
         gan_start=args.gan_start,
         w_adv=args.adv_weight,
+        w_fm=args.fm_weight,
         hole_loss=args.hole_loss,
         w_grad=args.grad_weight,
         w_fft=args.fft_weight,
@@ -376,6 +390,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         stage=args.stage,
         coarse=args.coarse,
         loader_workers=args.loader_workers,
+        checkpoint_minutes=args.checkpoint_minutes,
     )
     try:
         weights = train(cfg, resume=args.resume)

@@ -286,9 +286,12 @@ def test_train_prior_option_reaches_the_weights(tmp_path):
 
 def test_train_loss_options_reach_the_run_config(tmp_path):
     options = ["--hole-loss", "mse", "--grad-weight", "0", "--fft-weight", "0.5"]
-    _net, meta = _train_one_step(tmp_path, *options, "--adv-weight", "0")
+    gan = ["--adv-weight", "0", "--fm-weight", "2", "--checkpoint-minutes", "2"]
+    _net, meta = _train_one_step(tmp_path, *options, *gan, "--stage", "net")
     cfg = meta["train_config"]
-    assert (cfg["hole_loss"], cfg["w_grad"], cfg["w_fft"], cfg["w_adv"]) == ("mse", 0.0, 0.5, 0.0)
+    got = (cfg["hole_loss"], cfg["w_grad"], cfg["w_fft"], cfg["w_adv"], cfg["w_fm"], cfg["stage"])
+    assert got == ("mse", 0.0, 0.5, 0.0, 2.0, "net")
+    assert cfg["checkpoint_minutes"] == 2.0
 
 
 def test_grain_option_changes_only_the_hole_and_is_off_by_default(tmp_path, capsys):

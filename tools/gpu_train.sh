@@ -1,35 +1,46 @@
 #!/usr/bin/env bash
-# One lent-GPU call: fine-tune the shipped network (GAN stage) for MINUTES, then score the
-# shipped and the new weights on the held-out training photos on the same device.
+# One lent-GPU call: fine-tune the shipped network in several variants side by side, each
+# its own process on the one GPU, for MINUTES of training each.
+#
+#     bash tools/gpu_train.sh "NAME=EXTRA TRAIN ARGS" ["NAME=EXTRA TRAIN ARGS" ...]
+#
+# Every variant runs `inpaint-studio train --data data/trainA --init <shipped weights>
+# --stage net` (the coarse corrector stays frozen) with --device, --batch, --minutes, --lr,
+# --gan-start and --loader-workers from the variables below, plus its own EXTRA ARGS.
+# A variant whose run folder holds a checkpoint continues it (--resume).
 #
 # Needs only python3 with torch, numpy, opencv-python-headless and tqdm (no Qt): the device
-# machine's image has them. Results land in $OUT (the device tool's folder), else out/gpu:
-# train.txt, log.csv, loss.png, weights.pt (fp16, ~7 MB), holdout_shipped.txt, holdout_new.md
-# and its grid PNG (7 files; the device tool returns at most 8).
+# machine's image has them. Every CHECK_S seconds, and at the end, each variant's weights
+# (fp16, ~7 MB) are copied to $OUT/NAME.pt (the device tool's folder; else out/gpu), so a
+# call cut short still returns what was trained; logs.tar.gz holds each variant's
+# train.txt, log.csv and loss.png. At most 7 variants (the device tool returns 8 files).
 #
-# On the device (carry data/trainA and data/holdout, made as in resources/models/README.md):
-#     bash tools/gpu_train.sh                          # timeout_s 600 leaves ~2 min spare
-# Rehearsal on the CPU here (minutes of training, 2 held-out photos):
-#     PYTHON=.venv/bin/python DEVICE=cpu MINUTES=0.3 BATCH=2 LIMIT=2 bash tools/gpu_train.sh
-# Then evaluate weights.pt on val here (resources/models/README.md, "Evaluation") and ship it
+# On the device (carry data/trainA, made as in resources/models/README.md):
+#     bash tools/gpu_train.sh "recon=--hole-loss mse --adv-weight 0" "gan=--adv-weight 0.1"
+# Rehearsal on the CPU here:
+#     PYTHON=.venv/bin/python DEVICE=cpu MINUTES=0.2 BATCH=2 WORKERS=1 \
+#         bash tools/gpu_train.sh "a=--adv-weight 0" "b=--adv-weight 0.1"
+# Then score NAME.pt on data/holdout and val here (resources/models/README.md) and ship it
 # only if it beats the shipped file there.
 set -euo pipefail
 
-MINUTES=${MINUTES:-6}
+MINUTES=${MINUTES:-7}
 DEVICE=${DEVICE:-cuda}
-BATCH=${BATCH:-16}
-GAN_START=${GAN_START:-500}
-LIMIT=${LIMIT:-}
+BATCH=${BATCH:-64}
+LR=${LR:-3e-4}
+GAN_START=${GAN_START:-200}
+WORKERS=${WORKERS:-4}          # loader processes per variant
+CHECK_S=${CHECK_S:-60}
 PY=${PYTHON:-python3}
 DEST=${OUT:-out/gpu}
-RUN=${RUN:-runs/gpu}
+RUNS=${RUNS:-runs/gpu}
+INIT=${INIT:-resources/models/inpaint_ffc.pt}
 
+[ $# -ge 1 ] && [ $# -le 7 ] || { echo "give 1-7 variants NAME=ARGS" >&2; exit 2; }
+[ -d data/trainA ] || { echo "missing data/trainA: carry it" >&2; exit 2; }
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export TQDM_MININTERVAL=${TQDM_MININTERVAL:-30}   # a progress line every 30 s, not a flood
-mkdir -p "$DEST" "$RUN/resources/models"
-for d in data/trainA data/holdout; do
-    [ -d "$d" ] || { echo "missing $d: carry it (see resources/models/README.md)" >&2; exit 2; }
-done
+mkdir -p "$DEST" "$RUNS"
 
 "$PY" - <<'EOF'
 import torch
@@ -37,15 +48,56 @@ cuda = torch.cuda.is_available()
 print("torch", torch.__version__, "cuda", cuda, torch.cuda.get_device_name(0) if cuda else "")
 EOF
 
-start=(--init resources/models/inpaint_ffc.pt)
-[ -f "$RUN/checkpoint.pt" ] && start=(--resume)
-"$PY" -m inpaint_studio train --data data/trainA --out "$RUN" --device "$DEVICE" \
-    --batch "$BATCH" --minutes "$MINUTES" --gan-start "$GAN_START" "${start[@]}" \
-    2>&1 | tee "$DEST/train.txt"
-cp "$RUN/log.csv" "$RUN/loss.png" "$RUN/weights.pt" "$DEST/"
-cp "$RUN/weights.pt" "$RUN/resources/models/inpaint_ffc.pt"
+names=()
+pids=()
+# hard stop: the time budget plus start-up; SIGINT makes train save its checkpoint first
+hard_s=${HARD_S:-$(awk -v m="$MINUTES" 'BEGIN { printf "%d", m * 60 + 60 }')}
+for spec in "$@"; do
+    name=${spec%%=*}
+    extra=${spec#*=}
+    run="$RUNS/$name"
+    mkdir -p "$run"
+    start=(--init "$INIT")
+    [ -f "$run/checkpoint.pt" ] && start=(--resume)
+    # shellcheck disable=SC2086  # extra is a list of words on purpose
+    timeout -s INT -k 30 "$hard_s" "$PY" -m inpaint_studio train --data data/trainA \
+        --out "$run" --device "$DEVICE" --batch "$BATCH" --minutes "$MINUTES" --lr "$LR" \
+        --gan-start "$GAN_START" --loader-workers "$WORKERS" --threads 2 --stage net \
+        --checkpoint-minutes 1 "${start[@]}" $extra >"$run/train.txt" 2>&1 &
+    pids+=($!)
+    names+=("$name")
+    echo "started $name: $extra"
+done
 
-evaluate=(-m inpaint_studio evaluate --data data/holdout --models ours
-          --masks scratch,thin,medium,thick --seed 0 --device "$DEVICE" ${LIMIT:+--limit "$LIMIT"})
-"$PY" "${evaluate[@]}" 2>&1 | tee "$DEST/holdout_shipped.txt"
-INPAINT_STUDIO_RESOURCES="$RUN/resources" "$PY" "${evaluate[@]}" --out "$DEST/holdout_new.md"
+copy_weights() {
+    for name in "${names[@]}"; do
+        w="$RUNS/$name/weights.pt"
+        [ -f "$w" ] && cp "$w" "$DEST/.$name.tmp" && mv "$DEST/.$name.tmp" "$DEST/$name.pt"
+    done
+    return 0
+}
+
+while :; do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 1 ] || break
+    sleep "$CHECK_S" & wait $! || true
+    copy_weights
+    for name in "${names[@]}"; do
+        echo "$name: $(tail -c 300 "$RUNS/$name/train.txt" | tr '\r' '\n' | tail -n 1)"
+    done
+done
+status=0
+for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || { echo "${names[$i]} exited with $?"; status=1; }
+done
+copy_weights
+tar -czf "$DEST/logs.tar.gz" -C "$RUNS" \
+    $(for n in "${names[@]}"; do for f in train.txt log.csv loss.png; do
+        [ -f "$RUNS/$n/$f" ] && echo "$n/$f"; done; done)
+for name in "${names[@]}"; do
+    echo "== $name"
+    tail -c 600 "$RUNS/$name/train.txt" | tr '\r' '\n' | tail -n 3
+done
+ls -la "$DEST"
+exit $status

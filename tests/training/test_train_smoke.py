@@ -230,3 +230,18 @@ def test_coarse_stage_adds_a_corrector_and_trains_only_it(tmp_path, photos):
 def test_coarse_stage_needs_a_corrector(tmp_path, photos):
     with pytest.raises(ValueError, match="coarse corrector"):
         train(_config(tmp_path, prior="multigrid", stage="coarse"))
+
+
+def test_net_stage_keeps_the_corrector_and_trains_the_rest(tmp_path, photos):
+    """--stage net: the GAN fine-tune of the FFC network leaves the coarse corrector (the
+    whole fill of holes that skip the network) bit-identical."""
+    first = train(_config(tmp_path, out=str(tmp_path / "a"), prior="multigrid", coarse=8))
+    cfg = _config(tmp_path, out=str(tmp_path / "b"), init=str(first), stage="net", w_fm=1.0)
+    start, _ = load_weights(first)
+    tuned, _ = load_weights(train(cfg))
+    before, after = start.state_dict(), tuned.state_dict()
+    changed = [k for k in after if not torch.equal(before[k], after[k])]
+    assert changed and not any(k.startswith("coarse.") for k in changed)
+    assert any(k.startswith("coarse.") for k in after)
+    rows = _log_rows(tmp_path / "b")
+    assert rows[-1]["adv"] and rows[-1]["fm"]  # the GAN losses ran (gan_start=1)
