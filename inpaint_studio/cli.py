@@ -352,6 +352,12 @@ def _add_train(sub) -> None:
         help="processes that make batches ahead (-1 = auto: up to 8 with CUDA, 0 on the CPU)",
     )
     p.add_argument(
+        "--cuda-graph",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="on CUDA, replay the smooth prior from a CUDA graph (default on)",
+    )
+    p.add_argument(
         "--checkpoint-minutes",
         type=float,
         default=5.0,
@@ -391,6 +397,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         coarse=args.coarse,
         loader_workers=args.loader_workers,
         checkpoint_minutes=args.checkpoint_minutes,
+        cuda_graph=args.cuda_graph,
     )
     try:
         weights = train(cfg, resume=args.resume)

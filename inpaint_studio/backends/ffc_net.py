@@ -384,6 +384,7 @@ class InpaintNet(nn.Module):
                 self.head.weight.mul_(0.01)
                 self.head.bias.zero_()
         self._traced_prior: Callable | None = None  # see trace_prior
+        self._graphed_prior: Callable | None = None  # see graph_prior
 
     def trace_prior(self, example: tuple[int, int] = (64, 96)) -> None:
         """From now on run the prior as a TorchScript trace (for inference: call after the
@@ -405,6 +406,26 @@ class InpaintNet(nn.Module):
                 traced(rgb, known)
         self._traced_prior = traced
 
+    def graph_prior(self, x: torch.Tensor, tolerance: float = 1e-4) -> float | None:
+        """Training on CUDA: from now on replay the prior from a CUDA graph captured on the
+        network input x (N,4,H,W) (inputs of other shapes run it as before). Returns the
+        largest difference of the replay from a direct call on x; over `tolerance` (or a
+        capture that fails, returned as None) leaves the prior as it was."""
+        if not self.use_prior or x.device.type != "cuda":
+            return None
+        from inpaint_studio.backends.cuda_graph import GraphedFunction
+
+        known = (1 - x[:, 3:4]).float().contiguous()
+        rgb = x[:, :3].float().contiguous()
+        try:
+            graphed = GraphedFunction(PRIORS[self.config.prior], (rgb, known))
+            error = graphed.max_error(rgb, known)
+        except RuntimeError:
+            return None
+        if error <= tolerance:
+            self._graphed_prior = graphed
+        return error
+
     def forward(self, x: torch.Tensor, refine: bool = True) -> torch.Tensor:
         """(N,4,H,W) RGB in [0,1] with the hole zeroed + hole mask -> (N,3,H,W) in [0,1].
         refine=False (inference only, needs the prior): the prior fill plus the corrector's
@@ -415,7 +436,9 @@ class InpaintNet(nn.Module):
             # on views of the channels_last input (bench_model_speed.py shows the share).
             known = (1 - x[:, 3:4]).contiguous()
             rgb = x[:, :3].contiguous()
-            if self._traced_prior is None:
+            if self._graphed_prior is not None:
+                prior = self._graphed_prior(rgb.float(), known.float())
+            elif self._traced_prior is None:
                 prior = PRIORS[self.config.prior](rgb, known)
             else:  # unoptimised execution: no re-profiling for each new window size
                 off = torch.autocast(device_type=x.device.type, enabled=False)
