@@ -11,9 +11,15 @@
 #
 # Needs only python3 with torch, numpy, opencv-python-headless and tqdm (no Qt): the device
 # machine's image has them. Every CHECK_S seconds, and at the end, each variant's weights
-# (fp16, ~7 MB) are copied to $OUT/NAME.pt (the device tool's folder; else out/gpu), so a
-# call cut short still returns what was trained; logs.tar.gz holds each variant's
-# train.txt, log.csv and loss.png. At most 7 variants (the device tool returns 8 files).
+# (fp16, ~7 MB) are copied to $OUT/NAME.pt (the device tool's folder; else out/gpu) and its
+# train.txt, log.csv and loss.png into $OUT/logs.tar.gz, so a call cut short still returns
+# what was trained. At most 7 variants (the device tool returns 8 files).
+#
+# Throughput (2026-12-04, H200, 16 cores): the GPU, not the loader, sets the pace, at about
+# 700-750 crops of 256 px a second for all variants together (4 variants of batch 64 got
+# about 175 each; benchmarks/bench_train_step.py: 747 crops/s for one generator step of
+# batch 256). So N variants each see 1/N of the crops. Each variant runs MINUTES of steps
+# after a start-up of 30-70 s: give the call a timeout_s of at least MINUTES * 60 + 120.
 #
 # On the device (carry data/trainA, made as in resources/models/README.md):
 #     bash tools/gpu_train.sh "recon=--hole-loss mse --adv-weight 0" "gan=--adv-weight 0.1"
@@ -26,10 +32,10 @@ set -euo pipefail
 
 MINUTES=${MINUTES:-7}
 DEVICE=${DEVICE:-cuda}
-BATCH=${BATCH:-64}
+BATCH=${BATCH:-128}
 LR=${LR:-3e-4}
 GAN_START=${GAN_START:-200}
-WORKERS=${WORKERS:-4}          # loader processes per variant
+WORKERS=${WORKERS:-}           # loader processes per variant (default: 14 shared out)
 CHECK_S=${CHECK_S:-60}
 PY=${PYTHON:-python3}
 DEST=${OUT:-out/gpu}
@@ -38,6 +44,7 @@ INIT=${INIT:-resources/models/inpaint_ffc.pt}
 
 [ $# -ge 1 ] && [ $# -le 7 ] || { echo "give 1-7 variants NAME=ARGS" >&2; exit 2; }
 [ -d data/trainA ] || { echo "missing data/trainA: carry it" >&2; exit 2; }
+WORKERS=${WORKERS:-$(( 14 / $# > 2 ? 14 / $# : 2 ))}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export TQDM_MININTERVAL=${TQDM_MININTERVAL:-30}   # a progress line every 30 s, not a flood
 mkdir -p "$DEST" "$RUNS"
@@ -69,32 +76,37 @@ for spec in "$@"; do
     echo "started $name: $extra"
 done
 
-copy_weights() {
+save_results() {
     for name in "${names[@]}"; do
         w="$RUNS/$name/weights.pt"
         [ -f "$w" ] && cp "$w" "$DEST/.$name.tmp" && mv "$DEST/.$name.tmp" "$DEST/$name.pt"
     done
+    local logs=()
+    for n in "${names[@]}"; do for f in train.txt log.csv loss.png; do
+        [ -f "$RUNS/$n/$f" ] && logs+=("$n/$f"); done; done
+    tar -czf "$DEST/.logs.tmp" -C "$RUNS" "${logs[@]}" && mv "$DEST/.logs.tmp" "$DEST/logs.tar.gz"
     return 0
 }
 
+last=$SECONDS
 while :; do
     alive=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
     [ "$alive" = 1 ] || break
-    sleep "$CHECK_S" & wait $! || true
-    copy_weights
-    for name in "${names[@]}"; do
-        echo "$name: $(tail -c 300 "$RUNS/$name/train.txt" | tr '\r' '\n' | tail -n 1)"
-    done
+    sleep 5 & wait $! || true   # poll often: the results are saved as soon as all end
+    if (( SECONDS - last >= CHECK_S )); then
+        last=$SECONDS
+        save_results
+        for name in "${names[@]}"; do
+            echo "$name: $(tail -c 300 "$RUNS/$name/train.txt" | tr '\r' '\n' | tail -n 1)"
+        done
+    fi
 done
 status=0
 for i in "${!pids[@]}"; do
     wait "${pids[$i]}" || { echo "${names[$i]} exited with $?"; status=1; }
 done
-copy_weights
-tar -czf "$DEST/logs.tar.gz" -C "$RUNS" \
-    $(for n in "${names[@]}"; do for f in train.txt log.csv loss.png; do
-        [ -f "$RUNS/$n/$f" ] && echo "$n/$f"; done; done)
+save_results
 for name in "${names[@]}"; do
     echo "== $name"
     tail -c 600 "$RUNS/$name/train.txt" | tr '\r' '\n' | tail -n 3

@@ -1,9 +1,11 @@
 """CUDA-graph replay of a parameter-free tensor function (the smooth priors) for training.
 
 The multigrid prior is about 4,300 small kernels per call (plus 4,100 views; fixed loop
-counts, no host sync). On a GPU the training step then waits on Python and kernel
-launches, not on the chip: on an H200 a step of batch 64 took 0.37 s whatever the losses
-(four runs side by side, 2026-12-04). Captured once as a CUDA graph, a call is one launch.
+counts, no host sync). Captured once as a CUDA graph, a call is one launch. On an H200
+(benchmarks/bench_train_step.py, 2026-12-04) that made a generator step (forward +
+backward) of batch 64 1.38x faster (671 vs 488 crops/s) and one of batch 256 only 1.02x
+(747 vs 735): at large batches the prior's full-resolution fp32 traffic, not the
+launches, is what the step waits on.
 Only for fixed input shapes (training: fixed batch and crop); others run the function.
 """
 
