@@ -76,6 +76,9 @@ _TILE = 256
 # the 6 MP one; 32 gains 0.6 dB on scratches of 8x-upscaled photos at about 1.9x
 # (docs/benchmarks.md section 10).
 DEFAULT_MIN_HOLE_WIDTH = 20.0
+# The editor's "best quality for thin damage" and `run --min-hole-width 32`: thin scratches
+# of very big scans about 0.6 dB better at about 1.25x the time (docs/benchmarks.md, 10).
+BEST_MIN_HOLE_WIDTH = 32.0
 # A hole's rim is downscaled in chunks of at most _CHUNK cells and about _CHUNK_PX image px
 # a side (bounds the float buffers).
 _CHUNK = 32

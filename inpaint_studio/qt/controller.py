@@ -320,9 +320,10 @@ class EditorController(QObject):
         device: str | None = None,
         strategy: str | None = None,
         grain: float | None = None,
+        min_hole_width: float | None = None,
     ) -> InpaintRequest | None:
         """Frozen request for the painted mask (copies of the crop), or None if no mask;
-        grain: core.grain strength (None = the settings' grain_strength)."""
+        grain: core.grain strength, min_hole_width: core.regions' (None = the settings')."""
         doc = self.document
         if doc is None:
             return None
@@ -340,6 +341,9 @@ class EditorController(QObject):
             device=device or self.settings.device,
             strategy=strategy or self.settings.strategy,
             grain=self.settings.grain_strength if grain is None else grain,
+            min_hole_width=(
+                self.settings.min_hole_width if min_hole_width is None else min_hole_width
+            ),
         )
 
     def start_inpaint(
@@ -348,12 +352,13 @@ class EditorController(QObject):
         device: str | None = None,
         strategy: str | None = None,
         grain: float | None = None,
+        min_hole_width: float | None = None,
     ) -> int | None:
         """Send the mask to the worker; returns the request id (None if nothing to fill).
 
         A newer request supersedes (cancels) a running one."""
         self.canvas.end_stroke()
-        request = self.build_request(backend, device, strategy, grain)
+        request = self.build_request(backend, device, strategy, grain, min_hole_width)
         if request is None:
             emit(self.status, "Paint over what to remove first.")
             return None

@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings
 
 from inpaint_studio.core import grain
 from inpaint_studio.core.imageio import ENV_MAX_PIXELS, default_max_pixels
+from inpaint_studio.core.regions import BEST_MIN_HOLE_WIDTH, DEFAULT_MIN_HOLE_WIDTH
 
 SETTINGS_VERSION = 1
 ORGANIZATION = "InpaintStudio"
@@ -36,6 +37,7 @@ class Settings:
     strategy: str = "crop"  # region strategy passed to the pipeline
     match_grain: int = 0  # 1 = add rim-matched grain to fills (core.grain); off by default
     grain_percent: int = DEFAULT_GRAIN_PERCENT  # its strength, % of the rim's grain, 10..400
+    best_thin_damage: int = 0  # 1 = thin damage on big photos reaches the model wider (slower)
     jpeg_quality: int | None = None  # None = match the source JPEG (jpeg_quality_for)
     context_margin: int = 64  # minimum context (px) around the mask sent to the model
     last_folder: str = ""
@@ -51,6 +53,11 @@ class Settings:
     def grain_strength(self) -> float:
         """core.grain strength for fills: grain_percent / 100 when Match grain is on, else 0."""
         return self.grain_percent / 100 if self.match_grain else 0.0
+
+    @property
+    def min_hole_width(self) -> float:
+        """core.regions min_hole_width for fills: wider when best_thin_damage is on."""
+        return BEST_MIN_HOLE_WIDTH if self.best_thin_damage else DEFAULT_MIN_HOLE_WIDTH
 
     @property
     def max_pixels(self) -> int:
@@ -71,6 +78,7 @@ class Settings:
             device=self.device if self.device in DEVICES else "auto",
             strategy=self.strategy if self.strategy in STRATEGIES else "crop",
             match_grain=1 if self.match_grain else 0,
+            best_thin_damage=1 if self.best_thin_damage else 0,
             grain_percent=min(400, max(10, self.grain_percent or DEFAULT_GRAIN_PERCENT)),
             jpeg_quality=quality,
             context_margin=min(4096, max(0, self.context_margin)),

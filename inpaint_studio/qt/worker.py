@@ -27,6 +27,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from inpaint_studio.backends.base import Inpainter, resolve_device
 from inpaint_studio.core.geometry import Rect
+from inpaint_studio.core.regions import DEFAULT_MIN_HOLE_WIDTH
 from inpaint_studio.errors import InpaintStudioError, OutOfMemory
 from inpaint_studio.qt.signals import emit
 
@@ -48,6 +49,7 @@ class InpaintRequest:
     device: str = "auto"
     strategy: str = "crop"
     grain: float = 0.0  # core.grain strength; 0 = none
+    min_hole_width: float = DEFAULT_MIN_HOLE_WIDTH  # core.regions: model px thin holes keep
 
     def __post_init__(self) -> None:
         h, w = self.origin.h, self.origin.w
@@ -210,6 +212,7 @@ class InpaintWorker(QObject):
             inpainter,
             strategy=request.strategy,
             grain=request.grain,
+            min_hole_width=request.min_hole_width,
             progress=progress,
             cancelled=lambda: self.is_cancelled(rid),
         )

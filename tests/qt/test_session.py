@@ -259,3 +259,26 @@ def test_match_grain_toggle_reaches_the_request_and_the_settings(window, photo_f
     window.inpaint()
     assert window.current_settings().grain_percent == 150
     assert seen == [0.0, pytest.approx(DEFAULT_STRENGTH), pytest.approx(1.5), 0.0]
+
+
+def test_thin_damage_quality_reaches_the_request_and_the_settings(window, photo_files, monkeypatch):
+    from inpaint_studio.core.regions import BEST_MIN_HOLE_WIDTH, DEFAULT_MIN_HOLE_WIDTH
+
+    window.open_file(photo_files.png)
+    _stroke(window)
+    _select_model(window, "telea")
+    seen: list[float] = []
+    build = window.controller.build_request
+
+    def spy(*args, **kwargs):
+        seen.append(build(*args, **kwargs).min_hole_width)
+        return None  # nothing is sent to the worker
+
+    monkeypatch.setattr(window.controller, "build_request", spy)
+    assert not window.thin_damage_action.isChecked()  # off by default: the faster fill
+    window.inpaint()
+    window.thin_damage_action.trigger()
+    window.inpaint()
+    assert window.current_settings().best_thin_damage == 1
+    assert seen == [DEFAULT_MIN_HOLE_WIDTH, BEST_MIN_HOLE_WIDTH]
+    assert window.thin_damage_action in window.menuBar().actions()[3].menu().actions()

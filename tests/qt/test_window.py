@@ -263,6 +263,10 @@ def test_settings_roundtrip_and_versioning(private_settings):
     assert load_settings().grain_strength == 0.0  # Match grain stays off until turned on
     save_settings(Settings(match_grain=1, grain_percent=1000))
     assert load_settings().grain_strength == 4.0  # clamped to 400%
+    save_settings(Settings(best_thin_damage=7))
+    assert load_settings().best_thin_damage == 1
+    assert load_settings().min_hole_width == 32.0
+    assert Settings().min_hole_width == 20.0
     store.setValue("version", SETTINGS_VERSION + 1)
     store.sync()
     assert load_settings() == Settings()  # a newer format is not guessed at

@@ -45,6 +45,29 @@ def test_run_sync_with_telea_fills_only_the_hole():
     assert result.backend == "telea" and result.device == "cpu" and result.elapsed_s >= 0
 
 
+def test_request_options_reach_the_pipeline(monkeypatch):
+    """The request's strategy, grain and min_hole_width are what the pipeline is called with."""
+    from inpaint_studio.core import pipeline
+    from inpaint_studio.core.regions import DEFAULT_MIN_HOLE_WIDTH
+
+    seen: list[dict] = []
+    real = pipeline.inpaint_image
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "inpaint_image", spy)
+    worker = InpaintWorker(FakeFactory())
+    base = _request(backend="telea")
+    assert base.min_hole_width == DEFAULT_MIN_HOLE_WIDTH
+    worker.run_sync(base)
+    wide = InpaintRequest(2, base.image, base.mask, base.origin, "telea", "auto", "crop", 0.5, 32.0)
+    worker.run_sync(wide)
+    got = [(k["strategy"], k["grain"], k["min_hole_width"]) for k in seen]
+    assert got == [("crop", 0.0, DEFAULT_MIN_HOLE_WIDTH), ("crop", 0.5, 32.0)]
+
+
 def test_process_emits_finished_or_failed(qtbot):
     factory = FakeFactory(
         fake={}, broken={"run_error": ValueError("boom")}, oom={"run_error": BackendError("x")}
