@@ -229,21 +229,27 @@ def test_context_crop():
     assert context_crop(Rect(0, 0, 5, 5), 30, 30, 64) == Rect(0, 0, 30, 30)
 
 
-def test_match_grain_toggle_reaches_the_request_and_the_settings(window, photo_files, monkeypatch):
-    from inpaint_studio.core.grain import DEFAULT_STRENGTH
-
+def _request_spy(window, photo_files, monkeypatch, field: str) -> list:
+    """Open a photo with a stroke; from now on Inpaint only records the request's `field`
+    in the returned list (nothing is sent to the worker)."""
     window.open_file(photo_files.png)
     _stroke(window)
     _select_model(window, "telea")
-    seen: list[float] = []
+    seen: list = []
     build = window.controller.build_request
 
     def spy(*args, **kwargs):
-        request = build(*args, **kwargs)
-        seen.append(request.grain)
-        return None  # nothing is sent to the worker
+        seen.append(getattr(build(*args, **kwargs), field))
+        return None
 
     monkeypatch.setattr(window.controller, "build_request", spy)
+    return seen
+
+
+def test_match_grain_toggle_reaches_the_request_and_the_settings(window, photo_files, monkeypatch):
+    from inpaint_studio.core.grain import DEFAULT_STRENGTH
+
+    seen = _request_spy(window, photo_files, monkeypatch, "grain")
     assert not window.grain_action.isChecked()  # off by default
     assert not window.grain_spin.isEnabled()
     window.inpaint()
@@ -264,17 +270,7 @@ def test_match_grain_toggle_reaches_the_request_and_the_settings(window, photo_f
 def test_thin_damage_quality_reaches_the_request_and_the_settings(window, photo_files, monkeypatch):
     from inpaint_studio.core.regions import BEST_MIN_HOLE_WIDTH, DEFAULT_MIN_HOLE_WIDTH
 
-    window.open_file(photo_files.png)
-    _stroke(window)
-    _select_model(window, "telea")
-    seen: list[float] = []
-    build = window.controller.build_request
-
-    def spy(*args, **kwargs):
-        seen.append(build(*args, **kwargs).min_hole_width)
-        return None  # nothing is sent to the worker
-
-    monkeypatch.setattr(window.controller, "build_request", spy)
+    seen = _request_spy(window, photo_files, monkeypatch, "min_hole_width")
     assert not window.thin_damage_action.isChecked()  # off by default: the faster fill
     window.inpaint()
     window.thin_damage_action.trigger()
