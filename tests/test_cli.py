@@ -359,3 +359,28 @@ def test_min_hole_width_option_reaches_the_region_planner(tmp_path, capsys, monk
     assert seen == [regions.DEFAULT_MIN_HOLE_WIDTH, 32.0]
     assert _run_file(tmp_path, tmp_path / "c.png", *telea, "--min-hole-width", "-1") == 2
     assert "--min-hole-width must be between 0 and 512 px" in capsys.readouterr().err
+
+
+def test_run_keeps_a_grey_scan_grey(tmp_path):
+    """`run` on a black-and-white PNG writes a one-channel PNG: same pixels off the mask."""
+    rgb = _photo(tmp_path / "colour.png")
+    grey = rgb[..., 1].copy()
+    Image.fromarray(grey, "L").save(tmp_path / "bw.png")
+    m = _mask(tmp_path / "m.png")
+    out = tmp_path / "out.png"
+    assert (
+        _run(
+            "--image",
+            str(tmp_path / "bw.png"),
+            "--mask",
+            str(tmp_path / "m.png"),
+            "--output",
+            str(out),
+            "--model",
+            "telea",
+        )
+        == 0
+    )
+    back = Image.open(out)
+    assert back.mode == "L"
+    assert np.array_equal(np.asarray(back)[m == 0], grey[m == 0])

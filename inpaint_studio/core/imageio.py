@@ -52,6 +52,7 @@ _SAVE_FORMATS = {
     ".bmp": "BMP",
 }
 _ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF"})
+_GREY_FORMATS = frozenset({"JPEG", "PNG", "TIFF", "BMP"})  # WebP has no grey mode
 _MAX_SIDE = {"JPEG": 65_535, "WEBP": 16_383}
 _JPEG_MAX_EXIF = 65_533  # one APP1 segment, minus its length field
 _DEFAULT_QUALITY = 95
@@ -77,6 +78,12 @@ _IJG_LUMA = np.array(
     dtype=np.int64,
 ).ravel()
 
+_16_BIT_NOTE = "16-bit image reduced to 8 bits per channel"
+_16_BIT_GREY_NOTE = (
+    "16-bit grey image: edited in 8 bits; PNG and TIFF exports keep all 16 bits outside the "
+    "repaired areas"
+)
+
 # Image.MAX_IMAGE_PIXELS and the warnings filters are process-wide: change them only under
 # this lock and always put them back.
 _PIL_GLOBALS_LOCK = threading.RLock()
@@ -98,6 +105,8 @@ class LoadedImage:
     source_bytes_size: int | None
     bit_depth: int  # bits per channel of the source: 8, 16 (32 for rare float/int TIFFs)
     warnings: list[str] = field(default_factory=list)  # user-facing notes about the load
+    grey: bool = False  # the source has one colour channel (grey, grey + alpha): saved so
+    grey16: np.ndarray | None = None  # (H, W) uint16: a 16-bit grey source at full depth
 
     @property
     def size(self) -> tuple[int, int]:
@@ -111,6 +120,18 @@ class LoadedImage:
 def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Decode an image file to (H, W, 3) uint8 RGB (+ (H, W) uint8 alpha); raises ImageLoadError."""
     return _load(Path(path), max_pixels, ImageLoadError, "Cannot open")
+
+
+def decode_grey16(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray | None:
+    """(H, W) uint16 samples (orientation applied) of the bytes of a 16-bit grey image file,
+    or None if they are not one or cannot be decoded (a project's kept original)."""
+    try:
+        with _pillow_globals(None):
+            Image.MAX_IMAGE_PIXELS = max_pixels
+            f = io.BytesIO(data)
+            return _decode(Image.open(f, formats=_OPEN_FORMATS), f).grey16
+    except Exception:  # decoders raise anything on hostile input
+        return None
 
 
 def default_max_pixels() -> int:
@@ -276,11 +297,13 @@ def _decode(im: Image.Image, f: io.BufferedReader) -> LoadedImage:
     fmt = _format_name(im)
     rawmode = _tile_rawmode(im)  # how samples are stored; load() clears the tile list
     im.load()
-    rgb, alpha, bit_depth, icc = _to_rgb(im, rawmode, f, notes)
+    rgb, alpha, bit_depth, icc, grey16 = _to_rgb(im, rawmode, f, notes)
+    grey = grey16 is not None or _is_grey_mode(im.mode, rawmode)
     orientation = _orientation(im)
     if orientation != 1:
         rgb = _apply_orientation(rgb, orientation)
         alpha = None if alpha is None else _apply_orientation(alpha, orientation)
+        grey16 = None if grey16 is None else _apply_orientation(grey16, orientation)
     quality = subsampling = None
     if isinstance(im, JpegImagePlugin.JpegImageFile):
         quality, subsampling = _jpeg_settings(im)
@@ -306,7 +329,15 @@ def _decode(im: Image.Image, f: io.BufferedReader) -> LoadedImage:
         source_bytes_size=None,
         bit_depth=bit_depth,
         warnings=notes,
+        grey=grey,
+        grey16=None if grey16 is None else np.ascontiguousarray(grey16, dtype=np.uint16),
     )
+
+
+def _is_grey_mode(mode: str, rawmode: str) -> bool:
+    """True for Pillow modes of one colour channel (16-bit grey + alpha arrives as "LA" with
+    a ";16" raw mode, 16-bit grey as "I;16...", "I" or "F")."""
+    return mode in ("L", "LA", "La", "1", "I", "F") or mode.startswith("I;16")
 
 
 def _has_more_frames(im: Image.Image) -> bool:
@@ -322,33 +353,30 @@ def _format_name(im: Image.Image) -> str:
 
 def _to_rgb(
     im: Image.Image, rawmode: str, f: io.BufferedReader, notes: list[str]
-) -> tuple[np.ndarray, np.ndarray | None, int, bytes | None]:
-    """Pixels of the loaded first frame as RGB uint8, alpha, source bits and ICC bytes to keep."""
+) -> tuple[np.ndarray, np.ndarray | None, int, bytes | None, np.ndarray | None]:
+    """Pixels of the loaded first frame as RGB uint8, alpha, source bits, ICC bytes to keep
+    and, for 16-bit grey without alpha, the (H, W) uint16 samples."""
     icc = im.info.get("icc_profile") or None
     mode = im.mode
     if mode in ("RGB", "RGBA", "LA") and ";16" in rawmode:
         # Pillow keeps only the high byte of 16-bit colour; OpenCV gives all 16 bits.
-        rgb, alpha = _decode_with_opencv(im, f)
-        notes.append("16-bit image reduced to 8 bits per channel")
-        return rgb, alpha, 16, _rgb_icc(icc)
-    if mode.startswith("I;16"):
-        gray = _reduce_16(np.asarray(im).astype(np.uint16))
-        notes.append("16-bit image reduced to 8 bits per channel")
-        return _gray_to_rgb(gray), None, 16, _rgb_icc(icc)
-    if mode == "I":
-        gray = _reduce_16(np.clip(np.asarray(im), 0, 65535).astype(np.uint16))
-        notes.append("16-bit image reduced to 8 bits per channel")
-        return _gray_to_rgb(gray), None, 16, _rgb_icc(icc)
+        rgb, alpha, grey16 = _decode_with_opencv(im, f)
+        notes.append(_16_BIT_NOTE if grey16 is None else _16_BIT_GREY_NOTE)
+        return rgb, alpha, 16, _rgb_icc(icc), grey16
+    if mode.startswith("I;16") or mode == "I":
+        grey16 = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+        notes.append(_16_BIT_GREY_NOTE)
+        return _gray_to_rgb(_reduce_16(grey16)), None, 16, _rgb_icc(icc), grey16
     if mode == "F":
         data = np.nan_to_num(np.asarray(im, dtype=np.float64))
         if data.size and float(data.max()) <= 1.0:
             data = data * 255.0
         gray = np.clip(np.rint(data), 0, 255).astype(np.uint8)
         notes.append("32-bit floating-point image reduced to 8 bits per channel")
-        return _gray_to_rgb(gray), None, 32, None
+        return _gray_to_rgb(gray), None, 32, None, None
     if mode == "CMYK":
         notes.append("CMYK image converted to RGB")
-        return np.asarray(_cmyk_to_rgb(im, icc)), None, 8, None
+        return np.asarray(_cmyk_to_rgb(im, icc)), None, 8, None, None
     if mode in ("P", "PA"):
         im = im.convert("RGBA" if mode == "PA" or im.has_transparency_data else "RGB")
     elif mode in ("RGB", "L", "1") and "transparency" in im.info:
@@ -363,12 +391,12 @@ def _to_rgb(
         im = im.convert("RGB")  # RGBX, YCbCr, ...
     data = np.asarray(im)
     if im.mode == "L":
-        return _gray_to_rgb(data), None, 8, _rgb_icc(icc)
+        return _gray_to_rgb(data), None, 8, _rgb_icc(icc), None
     if im.mode == "LA":
-        return _gray_to_rgb(data[..., 0]), data[..., 1], 8, _rgb_icc(icc)
+        return _gray_to_rgb(data[..., 0]), data[..., 1], 8, _rgb_icc(icc), None
     if im.mode == "RGBA":
-        return data[..., :3], data[..., 3], 8, _rgb_icc(icc)
-    return data, None, 8, _rgb_icc(icc)
+        return data[..., :3], data[..., 3], 8, _rgb_icc(icc), None
+    return data, None, 8, _rgb_icc(icc), None
 
 
 def _tile_rawmode(im: Image.Image) -> str:
@@ -382,7 +410,9 @@ def _tile_rawmode(im: Image.Image) -> str:
 
 def _decode_with_opencv(
     im: Image.Image, f: io.BufferedReader
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """16-bit colour or grey + alpha -> (RGB uint8, alpha uint8 or None, (H, W) uint16 grey
+    samples for a grey image without alpha, else None)."""
     import cv2  # imported lazily: only 16-bit colour files need it
 
     f.seek(0)
@@ -390,20 +420,21 @@ def _decode_with_opencv(
     arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if arr is None or arr.shape[:2] != (im.size[1], im.size[0]):
         raise ValueError("OpenCV could not decode the 16-bit image")
+    if arr.dtype not in (np.uint8, np.uint16):
+        raise ValueError("unexpected sample type")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    grey16 = arr if arr.ndim == 2 and arr.dtype == np.uint16 else None
     if arr.dtype == np.uint16:
         arr = _reduce_16(arr)
-    elif arr.dtype != np.uint8:
-        raise ValueError("unexpected sample type")
     if arr.ndim == 2:
-        return _gray_to_rgb(arr), None
+        return _gray_to_rgb(arr), None, grey16
     channels = arr.shape[2]
-    if channels == 1:
-        return _gray_to_rgb(arr[..., 0]), None
     if channels == 2:
-        return _gray_to_rgb(arr[..., 0]), arr[..., 1]
+        return _gray_to_rgb(arr[..., 0]), arr[..., 1], None
     if channels == 3:
-        return arr[..., ::-1], None
-    return arr[..., 2::-1], arr[..., 3]
+        return arr[..., ::-1], None, None
+    return arr[..., 2::-1], arr[..., 3], None
 
 
 def _reduce_16(values: np.ndarray) -> np.ndarray:
@@ -423,10 +454,36 @@ def _luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def _rgb_icc(icc: bytes | None) -> bytes | None:
-    """Keep an ICC profile only if it describes RGB data (ours are RGB after conversion)."""
+    """Keep an ICC profile only if it describes RGB or grey data (what is written back)."""
     if icc is None or len(icc) < 20:
         return None
-    return icc if icc[16:20] == b"RGB " else None
+    return icc if icc[16:20] in (b"RGB ", b"GRAY") else None
+
+
+def _icc_for(icc: bytes | None, grey: bool) -> bytes | None:
+    """The source's ICC profile if it fits what is written (grey or RGB data), else None."""
+    if icc is None or len(icc) < 20:
+        return None
+    return icc if icc[16:20] == (b"GRAY" if grey else b"RGB ") else None
+
+
+def _to_grey(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint8: the common value where R = G = B (a grey
+    photo's own pixels, exact), Rec. 601 luma where a fill left a tint."""
+    grey = np.ascontiguousarray(pixels[..., 0])
+    tinted = (pixels[..., 1] != grey) | (pixels[..., 2] != grey)
+    if tinted.any():
+        grey[tinted] = _luminance(pixels)[tinted]
+    return grey
+
+
+def _merge_16(grey16: np.ndarray, grey8: np.ndarray) -> np.ndarray:
+    """(H, W) uint16 source + (H, W) uint8 edited grey -> uint16: the source's samples where
+    the edit left the 8-bit value as opened, the edited value x 257 where it changed."""
+    changed = grey8 != _reduce_16(grey16)
+    out = grey16.copy()
+    out[changed] = grey8[changed].astype(np.uint16) * np.uint16(257)
+    return out
 
 
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
@@ -659,13 +716,29 @@ def _encoder_input(
     like: LoadedImage | None,
     quality: int | None,
 ) -> tuple[Image.Image, dict[str, object]]:
-    """Pillow image and save() keywords; metadata comes from ``like``."""
-    if alpha is not None and fmt in _ALPHA_FORMATS:
+    """Pillow image and save() keywords; metadata comes from ``like``. A grey source is
+    written grey (8-bit, or 16-bit PNG/TIFF with the source's samples where unedited)."""
+    grey = (
+        like is not None
+        and like.grey
+        and fmt in _GREY_FORMATS
+        and like.pixels.shape == pixels.shape
+    )
+    if grey:
+        grey8 = _to_grey(pixels)
+        grey16 = like.grey16 if fmt in ("PNG", "TIFF") and alpha is None else None
+        if grey16 is not None and grey16.shape == grey8.shape:
+            image = Image.fromarray(_merge_16(grey16, grey8))  # (H, W) uint16 -> I;16
+        elif alpha is not None and fmt in _ALPHA_FORMATS:
+            image = Image.fromarray(np.dstack([grey8, alpha]))  # (H, W, 2) uint8 -> LA
+        else:
+            image = Image.fromarray(grey8)  # (H, W) uint8 -> L
+    elif alpha is not None and fmt in _ALPHA_FORMATS:
         image = Image.fromarray(np.dstack([pixels, alpha]))  # (H, W, 4) uint8 -> RGBA
     else:
         image = Image.fromarray(np.ascontiguousarray(pixels))  # (H, W, 3) uint8 -> RGB
     exif = like.exif if like is not None else None
-    icc = like.icc_profile if like is not None else None
+    icc = _icc_for(like.icc_profile, grey) if like is not None else None
     dpi = like.dpi if like is not None else None
     params: dict[str, object] = {}
     if fmt == "JPEG":

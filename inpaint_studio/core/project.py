@@ -38,7 +38,7 @@ from inpaint_studio.core.atomic import atomic_write, os_reason
 from inpaint_studio.core.document import Document
 from inpaint_studio.core.geometry import Rect
 from inpaint_studio.core.history import DEFAULT_BUDGET_BYTES, Edit, History
-from inpaint_studio.core.imageio import LoadedImage, default_max_pixels
+from inpaint_studio.core.imageio import LoadedImage, decode_grey16, default_max_pixels
 from inpaint_studio.errors import ProjectFileError
 
 PROJECT_SUFFIX = ".inpaint"
@@ -289,6 +289,7 @@ def _source_meta(snap: ProjectSnapshot, source_file: str | None) -> dict[str, ob
         "jpeg_subsampling": getattr(o, "jpeg_subsampling", None),
         "dpi": None if o is None or o.dpi is None else [float(v) for v in o.dpi],
         "bit_depth": getattr(o, "bit_depth", 8),
+        "grey": bool(getattr(o, "grey", False)),
         "bytes_size": getattr(o, "source_bytes_size", None),
     }
 
@@ -553,7 +554,12 @@ def _read_source(
         source_path=Path(path) if path else None,
         source_bytes_size=_opt_int(source, "bytes_size", 0, 1 << 62),
         bit_depth=_opt_int(source, "bit_depth", 1, 64) or 8,
+        grey=_opt_bool(source, "grey"),
     )
+    if original.grey and original.bit_depth == 16 and data is not None:
+        grey16 = decode_grey16(data)  # exports keep the 16 bits outside the repairs
+        if grey16 is not None and grey16.shape == base.shape[:2]:
+            original.grey16 = grey16
     return data, original
 
 
@@ -604,6 +610,14 @@ def _int(d: dict, key: str, lo: int, hi: int) -> int:
 
 def _opt_int(d: dict, key: str, lo: int, hi: int) -> int | None:
     return None if d.get(key) is None else _int(d, key, lo, hi)
+
+
+def _opt_bool(d: dict, key: str) -> bool:
+    """d[key] if it is a bool, False if missing (projects written before the key)."""
+    value = d.get(key, False)
+    if not isinstance(value, bool):
+        raise _Bad("the file is damaged or incomplete")
+    return value
 
 
 def _bool(d: dict, key: str) -> bool:

@@ -68,15 +68,19 @@ def test_disk_full_during_write_leaves_target_untouched(
     assert target.read_bytes() == before and os.listdir(tmp_path) == ["photo.png"]
 
 
-def test_16_bit_grey_tiff_is_reduced_with_a_warning(tmp_path: Path) -> None:
+def test_16_bit_grey_tiff_is_edited_in_8_bits_with_a_note(tmp_path: Path) -> None:
     grey = (np.arange(12 * 20, dtype=np.uint32).reshape(12, 20) * 257).astype(np.uint16)
     ok, buf = cv2.imencode(".tif", grey)
     assert ok
     (tmp_path / "g16.tif").write_bytes(buf.tobytes())
     loaded = load_image(tmp_path / "g16.tif")
     assert loaded.bit_depth == 16
-    assert "16-bit image reduced to 8 bits per channel" in loaded.warnings
+    assert loaded.warnings == [
+        "16-bit grey image: edited in 8 bits; PNG and TIFF exports keep all 16 bits outside "
+        "the repaired areas"
+    ]
     assert np.array_equal(loaded.pixels[..., 0], (grey // 257).astype(np.uint8))
+    assert loaded.grey and np.array_equal(loaded.grey16, grey)
 
 
 def test_gif_transparency_becomes_alpha(tmp_path: Path) -> None:

@@ -239,8 +239,8 @@ def test_16_bit_grey_png_rounded_to_8_bits(tmp_path: Path) -> None:
     v16 = np.clip(v8.astype(np.int32) * 257 + rng.integers(-120, 121, v8.shape), 0, 65535)
     write(tmp_path / "g16.png", v16.astype(np.uint16))
     loaded = load_image(tmp_path / "g16.png")
-    assert loaded.bit_depth == 16
-    assert "16-bit image reduced to 8 bits per channel" in loaded.warnings
+    assert loaded.bit_depth == 16 and loaded.grey
+    assert loaded.warnings[0].startswith("16-bit grey image: edited in 8 bits")
     assert np.array_equal(loaded.pixels, np.repeat(v8[..., None], 3, axis=2))
 
 
@@ -805,3 +805,90 @@ def test_imageio_imports_neither_qt_nor_torch() -> None:
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True)
     assert result.returncode == 0, result.stderr.decode()
+
+
+# --------------------------------------------------------------------------- grey sources
+
+
+def _gray_icc() -> bytes:
+    """A minimal ICC header that says GRAY data (only the colour space field is read)."""
+    header = bytearray(128)
+    header[0:4] = (128).to_bytes(4, "big")
+    header[12:16] = b"mntr"
+    header[16:20] = b"GRAY"
+    header[36:40] = b"acsp"
+    return bytes(header)
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif", ".bmp", ".jpg"])
+def test_grey_photo_is_saved_grey(tmp_path: Path, ext: str) -> None:
+    """A black-and-white scan stays one channel: not three times the samples, same pixels."""
+    grey = smooth(40, 60)[..., 1]
+    src = write(tmp_path / f"bw{ext}", grey)
+    loaded = load_image(src)
+    assert loaded.grey and loaded.grey16 is None and loaded.bit_depth == 8
+    out = tmp_path / f"out{ext}"
+    save_image(out, loaded.pixels, like=loaded)
+    back = Image.open(out)
+    assert back.mode == "L"
+    if ext != ".jpg":  # lossless formats give the pixels back exactly
+        assert np.array_equal(np.asarray(back), np.asarray(Image.open(src)))
+    if ext == ".png":
+        assert out.stat().st_size <= 1.05 * src.stat().st_size
+
+
+def test_grey_photo_with_a_tinted_fill_is_saved_as_its_luma(tmp_path: Path) -> None:
+    grey = smooth(20, 30)[..., 0]
+    loaded = load_image(write(tmp_path / "bw.png", grey))
+    edited = loaded.pixels.copy()
+    edited[5:8, 5:9] = (200, 100, 50)  # a model that left colour in a grey photo
+    save_image(tmp_path / "out.png", edited, like=loaded)
+    back = np.asarray(Image.open(tmp_path / "out.png"))
+    assert back.ndim == 2
+    assert (back[5:8, 5:9] == round(0.299 * 200 + 0.587 * 100 + 0.114 * 50)).all()
+    keep = np.ones(grey.shape, bool)
+    keep[5:8, 5:9] = False
+    assert np.array_equal(back[keep], grey[keep])
+
+
+def test_grey_with_alpha_is_saved_grey_with_alpha(tmp_path: Path) -> None:
+    la = np.dstack([smooth(20, 30)[..., 0], noise(20, 30, 0)])
+    loaded = load_image(write(tmp_path / "la.png", la))
+    save_image(tmp_path / "out.png", loaded.pixels, alpha=loaded.alpha, like=loaded)
+    back = Image.open(tmp_path / "out.png")
+    assert back.mode == "LA" and np.array_equal(np.asarray(back), la)
+
+
+def test_grey_icc_profile_goes_with_grey_data_only(tmp_path: Path) -> None:
+    icc = _gray_icc()
+    loaded = load_image(write(tmp_path / "bw.png", smooth(20, 30)[..., 0], icc_profile=icc))
+    assert loaded.icc_profile == icc
+    save_image(tmp_path / "out.png", loaded.pixels, like=loaded)
+    assert Image.open(tmp_path / "out.png").info.get("icc_profile") == icc
+    save_image(tmp_path / "out.webp", loaded.pixels, like=loaded)  # WebP is always RGB
+    assert Image.open(tmp_path / "out.webp").info.get("icc_profile") is None
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_16_bit_grey_export_keeps_unedited_samples_exact(tmp_path: Path, ext: str) -> None:
+    """An archival 16-bit grey master: the export is 16-bit, every sample the repair did not
+    touch is the source's own, and repaired ones are the 8-bit fill scaled to 16 bits."""
+    rng = np.random.default_rng(5)
+    v16 = rng.integers(0, 65536, (30, 40), dtype=np.uint16)
+    src = tmp_path / f"master{ext}"
+    src.write_bytes(cv2.imencode(ext, v16)[1].tobytes())
+    loaded = load_image(src)
+    assert loaded.grey and np.array_equal(loaded.grey16, v16)
+    edited = loaded.pixels.copy()
+    edited[10:20, 5:15] = 77
+    out = tmp_path / f"out{ext}"
+    save_image(out, edited, like=loaded)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and back.shape == v16.shape
+    repaired = np.zeros(v16.shape, bool)
+    repaired[10:20, 5:15] = True
+    changed = repaired & (((v16.astype(np.uint32) + 128) // 257) != 77)
+    assert np.array_equal(back[~changed], v16[~changed])
+    assert (back[changed] == 77 * 257).all()
+    save_image(tmp_path / "out.jpg", edited, like=loaded)  # JPEG: 8-bit grey
+    assert Image.open(tmp_path / "out.jpg").mode == "L"

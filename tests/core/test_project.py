@@ -510,3 +510,31 @@ def test_foreign_manifest_values_raise_project_file_error(
         read_project(path)
     except ProjectFileError as exc:
         assert "odd.inpaint" in str(exc) and "\n" not in str(exc)
+
+
+def test_16_bit_grey_source_exports_16_bits_after_reopening(tmp_path: Path) -> None:
+    """A project of a 16-bit grey master keeps the master's samples for the export, also
+    when the master is gone: they come from the original bytes the project holds."""
+    import cv2
+
+    v16 = np.random.default_rng(6).integers(0, 65536, (30, 40), dtype=np.uint16)
+    src = tmp_path / "master.tif"
+    src.write_bytes(cv2.imencode(".tif", v16)[1].tobytes())
+    doc = Document.from_loaded(load_image(src), src.read_bytes())
+    history = History()
+    patch = np.full((4, 6, 3), 90, np.uint8)
+    edit = Edit.capture("fill", doc, Rect(3, 2, 6, 4), new_image_patch=patch)
+    doc.apply(edit)
+    history.push(edit)
+    path = tmp_path / "work.inpaint"
+    save_project(path, doc, history)
+    src.unlink()
+    reopened = read_project(path).document
+    assert reopened.original.grey and np.array_equal(reopened.original.grey16, v16)
+    out = tmp_path / "export.tif"
+    save_image(out, reopened.image, like=reopened.original)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    changed = np.zeros(v16.shape, bool)
+    changed[2:6, 3:9] = ((v16[2:6, 3:9].astype(np.uint32) + 128) // 257) != 90
+    assert back.dtype == np.uint16 and np.array_equal(back[~changed], v16[~changed])
+    assert changed.any() and (back[changed] == 90 * 257).all()
