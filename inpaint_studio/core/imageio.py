@@ -25,6 +25,13 @@ from inpaint_studio.core.atomic import copy_mode as _copy_mode
 from inpaint_studio.core.atomic import create_temp as _create_temp
 from inpaint_studio.core.atomic import fsync_dir as _fsync_dir
 from inpaint_studio.core.atomic import os_reason as _os_reason
+from inpaint_studio.core.deep_export import (
+    encode_png16,
+    encode_tiff16,
+    merge_16,
+    reduce_16,
+    to_grey,
+)
 from inpaint_studio.errors import ImageLoadError, ImageSaveError, InpaintStudioError, MaskError
 
 #: Largest image (width * height) that load_image decodes unless told otherwise: 200 MP is
@@ -79,8 +86,8 @@ _IJG_LUMA = np.array(
 ).ravel()
 
 _16_BIT_NOTE = "16-bit image reduced to 8 bits per channel"
-_16_BIT_GREY_NOTE = (
-    "16-bit grey image: edited in 8 bits; PNG and TIFF exports keep all 16 bits outside the "
+_16_BIT_KEPT_NOTE = (
+    "16-bit image: edited in 8 bits; PNG and TIFF exports keep all 16 bits outside the "
     "repaired areas"
 )
 
@@ -106,7 +113,10 @@ class LoadedImage:
     bit_depth: int  # bits per channel of the source: 8, 16 (32 for rare float/int TIFFs)
     warnings: list[str] = field(default_factory=list)  # user-facing notes about the load
     grey: bool = False  # the source has one colour channel (grey, grey + alpha): saved so
-    grey16: np.ndarray | None = None  # (H, W) uint16: a 16-bit grey source at full depth
+    # a 16-bit source's samples, orientation applied: (H, W) grey, (H, W, 3) RGB or (H, W, 4)
+    # RGBA uint16 (None for 8-bit sources and 16-bit grey + alpha); PNG / TIFF exports keep
+    # them wherever an edit left the 8-bit value as opened (core.deep_export)
+    samples16: np.ndarray | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -122,14 +132,14 @@ def load_image(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loaded
     return _load(Path(path), max_pixels, ImageLoadError, "Cannot open")
 
 
-def decode_grey16(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray | None:
-    """(H, W) uint16 samples (orientation applied) of the bytes of a 16-bit grey image file,
-    or None if they are not one or cannot be decoded (a project's kept original)."""
+def decode_samples16(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray | None:
+    """LoadedImage.samples16 of the bytes of an image file (a project's kept original), or
+    None if it is not a 16-bit image whose depth exports keep, or cannot be decoded."""
     try:
         with _pillow_globals(None):
             Image.MAX_IMAGE_PIXELS = max_pixels
             f = io.BytesIO(data)
-            return _decode(Image.open(f, formats=_OPEN_FORMATS), f).grey16
+            return _decode(Image.open(f, formats=_OPEN_FORMATS), f).samples16
     except Exception:  # decoders raise anything on hostile input
         return None
 
@@ -297,13 +307,13 @@ def _decode(im: Image.Image, f: io.BufferedReader) -> LoadedImage:
     fmt = _format_name(im)
     rawmode = _tile_rawmode(im)  # how samples are stored; load() clears the tile list
     im.load()
-    rgb, alpha, bit_depth, icc, grey16 = _to_rgb(im, rawmode, f, notes)
-    grey = grey16 is not None or _is_grey_mode(im.mode, rawmode)
+    rgb, alpha, bit_depth, icc, samples16 = _to_rgb(im, rawmode, f, notes)
+    grey = _is_grey_mode(im.mode, rawmode)
     orientation = _orientation(im)
     if orientation != 1:
         rgb = _apply_orientation(rgb, orientation)
         alpha = None if alpha is None else _apply_orientation(alpha, orientation)
-        grey16 = None if grey16 is None else _apply_orientation(grey16, orientation)
+        samples16 = None if samples16 is None else _apply_orientation(samples16, orientation)
     quality = subsampling = None
     if isinstance(im, JpegImagePlugin.JpegImageFile):
         quality, subsampling = _jpeg_settings(im)
@@ -330,7 +340,7 @@ def _decode(im: Image.Image, f: io.BufferedReader) -> LoadedImage:
         bit_depth=bit_depth,
         warnings=notes,
         grey=grey,
-        grey16=None if grey16 is None else np.ascontiguousarray(grey16, dtype=np.uint16),
+        samples16=None if samples16 is None else np.ascontiguousarray(samples16, dtype=np.uint16),
     )
 
 
@@ -355,18 +365,18 @@ def _to_rgb(
     im: Image.Image, rawmode: str, f: io.BufferedReader, notes: list[str]
 ) -> tuple[np.ndarray, np.ndarray | None, int, bytes | None, np.ndarray | None]:
     """Pixels of the loaded first frame as RGB uint8, alpha, source bits, ICC bytes to keep
-    and, for 16-bit grey without alpha, the (H, W) uint16 samples."""
+    and, for 16-bit sources, their uint16 samples (LoadedImage.samples16)."""
     icc = im.info.get("icc_profile") or None
     mode = im.mode
     if mode in ("RGB", "RGBA", "LA") and ";16" in rawmode:
         # Pillow keeps only the high byte of 16-bit colour; OpenCV gives all 16 bits.
-        rgb, alpha, grey16 = _decode_with_opencv(im, f)
-        notes.append(_16_BIT_NOTE if grey16 is None else _16_BIT_GREY_NOTE)
-        return rgb, alpha, 16, _rgb_icc(icc), grey16
+        rgb, alpha, samples16 = _decode_with_opencv(im, f)
+        notes.append(_16_BIT_NOTE if samples16 is None else _16_BIT_KEPT_NOTE)
+        return rgb, alpha, 16, _rgb_icc(icc), samples16
     if mode.startswith("I;16") or mode == "I":
-        grey16 = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
-        notes.append(_16_BIT_GREY_NOTE)
-        return _gray_to_rgb(_reduce_16(grey16)), None, 16, _rgb_icc(icc), grey16
+        samples16 = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+        notes.append(_16_BIT_KEPT_NOTE)
+        return _gray_to_rgb(reduce_16(samples16)), None, 16, _rgb_icc(icc), samples16
     if mode == "F":
         data = np.nan_to_num(np.asarray(im, dtype=np.float64))
         if data.size and float(data.max()) <= 1.0:
@@ -411,8 +421,8 @@ def _tile_rawmode(im: Image.Image) -> str:
 def _decode_with_opencv(
     im: Image.Image, f: io.BufferedReader
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """16-bit colour or grey + alpha -> (RGB uint8, alpha uint8 or None, (H, W) uint16 grey
-    samples for a grey image without alpha, else None)."""
+    """16-bit colour or grey + alpha -> (RGB uint8, alpha uint8 or None, the uint16 samples
+    in RGB(A) order, None for grey + alpha, which exports do not write at 16 bits)."""
     import cv2  # imported lazily: only 16-bit colour files need it
 
     f.seek(0)
@@ -424,22 +434,20 @@ def _decode_with_opencv(
         raise ValueError("unexpected sample type")
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
-    grey16 = arr if arr.ndim == 2 and arr.dtype == np.uint16 else None
+    samples16 = None
+    if arr.dtype == np.uint16 and (arr.ndim == 2 or arr.shape[2] in (3, 4)):
+        order = [2, 1, 0] if arr.ndim == 3 and arr.shape[2] == 3 else [2, 1, 0, 3]
+        samples16 = arr if arr.ndim == 2 else np.ascontiguousarray(arr[..., order])
     if arr.dtype == np.uint16:
-        arr = _reduce_16(arr)
+        arr = reduce_16(arr)
     if arr.ndim == 2:
-        return _gray_to_rgb(arr), None, grey16
+        return _gray_to_rgb(arr), None, samples16
     channels = arr.shape[2]
     if channels == 2:
         return _gray_to_rgb(arr[..., 0]), arr[..., 1], None
     if channels == 3:
-        return arr[..., ::-1], None, None
-    return arr[..., 2::-1], arr[..., 3], None
-
-
-def _reduce_16(values: np.ndarray) -> np.ndarray:
-    """uint16 0..65535 -> uint8 0..255, rounded (v / 257); 8-bit data stored as v * 257 is exact."""
-    return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+        return arr[..., ::-1], None, samples16
+    return arr[..., 2::-1], arr[..., 3], samples16
 
 
 def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
@@ -465,25 +473,6 @@ def _icc_for(icc: bytes | None, grey: bool) -> bytes | None:
     if icc is None or len(icc) < 20:
         return None
     return icc if icc[16:20] == (b"GRAY" if grey else b"RGB ") else None
-
-
-def _to_grey(pixels: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (H, W) uint8: the common value where R = G = B (a grey
-    photo's own pixels, exact), Rec. 601 luma where a fill left a tint."""
-    grey = np.ascontiguousarray(pixels[..., 0])
-    tinted = (pixels[..., 1] != grey) | (pixels[..., 2] != grey)
-    if tinted.any():
-        grey[tinted] = _luminance(pixels)[tinted]
-    return grey
-
-
-def _merge_16(grey16: np.ndarray, grey8: np.ndarray) -> np.ndarray:
-    """(H, W) uint16 source + (H, W) uint8 edited grey -> uint16: the source's samples where
-    the edit left the 8-bit value as opened, the edited value x 257 where it changed."""
-    changed = grey8 != _reduce_16(grey16)
-    out = grey16.copy()
-    out[changed] = grey8[changed].astype(np.uint16) * np.uint16(257)
-    return out
 
 
 def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
@@ -645,12 +634,17 @@ def save_image(
         raise ImageSaveError(f"Cannot save {name}: the folder {folder} does not exist.")
     if p.is_dir():
         raise ImageSaveError(f"Cannot save {name}: a folder with that name already exists.")
-    image, params = _encoder_input(fmt, pixels, alpha, like, quality)
     tmp: Path | None = None
     try:
+        deep = _deep_payload(fmt, pixels, alpha, like)
+        if deep is None:
+            image, params = _encoder_input(fmt, pixels, alpha, like, quality)
         tmp, fd = _create_temp(p)
         with os.fdopen(fd, "wb") as f:
-            image.save(f, format=fmt, **params)
+            if deep is None:
+                image.save(f, format=fmt, **params)
+            else:
+                f.write(deep)
             f.flush()
             os.fsync(f.fileno())
         _copy_mode(p, tmp)
@@ -709,6 +703,27 @@ def _check_arrays(
     return pixels, alpha
 
 
+def _deep_payload(
+    fmt: str, pixels: np.ndarray, alpha: np.ndarray | None, like: LoadedImage | None
+) -> bytes | None:
+    """16-bit PNG / TIFF bytes when ``like`` is a 16-bit source of these pixels
+    (core.deep_export), else None (the 8-bit encoders)."""
+    if fmt not in ("PNG", "TIFF") or like is None or like.samples16 is None:
+        return None
+    samples = like.samples16
+    if samples.shape[:2] != pixels.shape[:2] or like.pixels.shape != pixels.shape:
+        return None
+    if samples.ndim == 3 and samples.shape[2] == 4 and alpha is None:
+        samples = samples[..., :3]  # the alpha channel is not wanted
+    elif alpha is not None and (samples.ndim == 2 or samples.shape[2] != 4):
+        return None  # an alpha the 16-bit source did not have
+    array = merge_16(samples, pixels, alpha)
+    meta = {"exif": like.exif, "icc": _icc_for(like.icc_profile, samples.ndim == 2)}
+    if fmt == "PNG":
+        return encode_png16(array, dpi=like.dpi, **meta)
+    return encode_tiff16(array, dpi=like.dpi, **meta)
+
+
 def _encoder_input(
     fmt: str,
     pixels: np.ndarray,
@@ -717,7 +732,7 @@ def _encoder_input(
     quality: int | None,
 ) -> tuple[Image.Image, dict[str, object]]:
     """Pillow image and save() keywords; metadata comes from ``like``. A grey source is
-    written grey (8-bit, or 16-bit PNG/TIFF with the source's samples where unedited)."""
+    written grey."""
     grey = (
         like is not None
         and like.grey
@@ -725,11 +740,8 @@ def _encoder_input(
         and like.pixels.shape == pixels.shape
     )
     if grey:
-        grey8 = _to_grey(pixels)
-        grey16 = like.grey16 if fmt in ("PNG", "TIFF") and alpha is None else None
-        if grey16 is not None and grey16.shape == grey8.shape:
-            image = Image.fromarray(_merge_16(grey16, grey8))  # (H, W) uint16 -> I;16
-        elif alpha is not None and fmt in _ALPHA_FORMATS:
+        grey8 = to_grey(pixels)
+        if alpha is not None and fmt in _ALPHA_FORMATS:
             image = Image.fromarray(np.dstack([grey8, alpha]))  # (H, W, 2) uint8 -> LA
         else:
             image = Image.fromarray(grey8)  # (H, W) uint8 -> L

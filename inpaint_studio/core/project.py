@@ -38,7 +38,7 @@ from inpaint_studio.core.atomic import atomic_write, os_reason
 from inpaint_studio.core.document import Document
 from inpaint_studio.core.geometry import Rect
 from inpaint_studio.core.history import DEFAULT_BUDGET_BYTES, Edit, History
-from inpaint_studio.core.imageio import LoadedImage, decode_grey16, default_max_pixels
+from inpaint_studio.core.imageio import LoadedImage, decode_samples16, default_max_pixels
 from inpaint_studio.errors import ProjectFileError
 
 PROJECT_SUFFIX = ".inpaint"
@@ -556,10 +556,10 @@ def _read_source(
         bit_depth=_opt_int(source, "bit_depth", 1, 64) or 8,
         grey=_opt_bool(source, "grey"),
     )
-    if original.grey and original.bit_depth == 16 and data is not None:
-        grey16 = decode_grey16(data)  # exports keep the 16 bits outside the repairs
-        if grey16 is not None and grey16.shape == base.shape[:2]:
-            original.grey16 = grey16
+    if original.bit_depth == 16 and data is not None:
+        samples16 = decode_samples16(data)  # exports keep the 16 bits outside the repairs
+        if samples16 is not None and samples16.shape[:2] == base.shape[:2]:
+            original.samples16 = samples16
     return data, original
 
 

@@ -76,11 +76,11 @@ def test_16_bit_grey_tiff_is_edited_in_8_bits_with_a_note(tmp_path: Path) -> Non
     loaded = load_image(tmp_path / "g16.tif")
     assert loaded.bit_depth == 16
     assert loaded.warnings == [
-        "16-bit grey image: edited in 8 bits; PNG and TIFF exports keep all 16 bits outside "
+        "16-bit image: edited in 8 bits; PNG and TIFF exports keep all 16 bits outside "
         "the repaired areas"
     ]
     assert np.array_equal(loaded.pixels[..., 0], (grey // 257).astype(np.uint8))
-    assert loaded.grey and np.array_equal(loaded.grey16, grey)
+    assert loaded.grey and np.array_equal(loaded.samples16, grey)
 
 
 def test_gif_transparency_becomes_alpha(tmp_path: Path) -> None:

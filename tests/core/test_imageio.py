@@ -240,7 +240,7 @@ def test_16_bit_grey_png_rounded_to_8_bits(tmp_path: Path) -> None:
     write(tmp_path / "g16.png", v16.astype(np.uint16))
     loaded = load_image(tmp_path / "g16.png")
     assert loaded.bit_depth == 16 and loaded.grey
-    assert loaded.warnings[0].startswith("16-bit grey image: edited in 8 bits")
+    assert loaded.warnings[0].startswith("16-bit image: edited in 8 bits")
     assert np.array_equal(loaded.pixels, np.repeat(v8[..., None], 3, axis=2))
 
 
@@ -826,7 +826,7 @@ def test_grey_photo_is_saved_grey(tmp_path: Path, ext: str) -> None:
     grey = smooth(40, 60)[..., 1]
     src = write(tmp_path / f"bw{ext}", grey)
     loaded = load_image(src)
-    assert loaded.grey and loaded.grey16 is None and loaded.bit_depth == 8
+    assert loaded.grey and loaded.samples16 is None and loaded.bit_depth == 8
     out = tmp_path / f"out{ext}"
     save_image(out, loaded.pixels, like=loaded)
     back = Image.open(out)
@@ -878,7 +878,7 @@ def test_16_bit_grey_export_keeps_unedited_samples_exact(tmp_path: Path, ext: st
     src = tmp_path / f"master{ext}"
     src.write_bytes(cv2.imencode(ext, v16)[1].tobytes())
     loaded = load_image(src)
-    assert loaded.grey and np.array_equal(loaded.grey16, v16)
+    assert loaded.grey and np.array_equal(loaded.samples16, v16)
     edited = loaded.pixels.copy()
     edited[10:20, 5:15] = 77
     out = tmp_path / f"out{ext}"
@@ -892,3 +892,49 @@ def test_16_bit_grey_export_keeps_unedited_samples_exact(tmp_path: Path, ext: st
     assert (back[changed] == 77 * 257).all()
     save_image(tmp_path / "out.jpg", edited, like=loaded)  # JPEG: 8-bit grey
     assert Image.open(tmp_path / "out.jpg").mode == "L"
+
+
+def _exif_artist(name: str) -> bytes:
+    exif = Image.Exif()
+    exif[0x013B] = name  # Artist
+    exif[0x010F] = "ScanCo"  # Make
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16_bit_colour_export_keeps_unedited_samples_and_metadata(
+    tmp_path: Path, ext: str, channels: int
+) -> None:
+    """A 48-bit colour master (64 with alpha): exported at 16 bits, every pixel the repair
+    did not touch bit-exact, repaired pixels the 8-bit fill x 257, EXIF / ICC / DPI kept."""
+    rng = np.random.default_rng(7)
+    v16 = rng.integers(0, 65536, (24, 32, channels), dtype=np.uint16)
+    src = tmp_path / f"scan{ext}"
+    order = [2, 1, 0, 3][:channels]
+    src.write_bytes(cv2.imencode(ext, v16[..., order])[1].tobytes())
+    loaded = load_image(src)
+    assert np.array_equal(loaded.samples16, v16)
+    loaded.exif = _exif_artist("Ada")  # Pillow's bytes start with the "Exif\0\0" header
+    loaded.icc_profile = SRGB_ICC
+    loaded.dpi = (600.0, 600.0)
+    edited = loaded.pixels.copy()
+    edited[4:9, 6:12] = (10, 120, 250)
+    out = tmp_path / f"out{ext}"
+    save_image(out, edited, alpha=loaded.alpha, like=loaded)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., order]
+    assert back.dtype == np.uint16 and back.shape == v16.shape
+    repaired = np.zeros(v16.shape[:2], bool)
+    repaired[4:9, 6:12] = True
+    assert np.array_equal(back[~repaired], v16[~repaired])
+    assert (back[repaired][:, :3] == np.array([10, 120, 250]) * 257).all()
+    if channels == 4:  # the alpha was not edited: its 16-bit samples stay
+        assert np.array_equal(back[..., 3], v16[..., 3])
+    again = load_image(out)
+    assert again.bit_depth == 16 and again.dpi == pytest.approx((600.0, 600.0), abs=0.01)
+    assert again.icc_profile == SRGB_ICC
+    exif = Image.Exif()
+    exif.load(again.exif)
+    assert (exif.get(0x013B), exif.get(0x010F)) == ("Ada", "ScanCo")
+    save_image(tmp_path / "out.jpg", edited, like=loaded)  # JPEG: 8 bits, as always
+    assert load_image(tmp_path / "out.jpg").bit_depth == 8

@@ -530,7 +530,7 @@ def test_16_bit_grey_source_exports_16_bits_after_reopening(tmp_path: Path) -> N
     save_project(path, doc, history)
     src.unlink()
     reopened = read_project(path).document
-    assert reopened.original.grey and np.array_equal(reopened.original.grey16, v16)
+    assert reopened.original.grey and np.array_equal(reopened.original.samples16, v16)
     out = tmp_path / "export.tif"
     save_image(out, reopened.image, like=reopened.original)
     back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)

@@ -109,7 +109,11 @@ def _cmyk(path: Path) -> None:
 
 WARNED = {
     "anim.gif": (_animated_gif, "animated image: only the first frame was opened"),
-    "deep.tif": (_tiff16, "16-bit image reduced to 8 bits per channel"),
+    "deep.tif": (
+        _tiff16,
+        "16-bit image: edited in 8 bits; PNG and TIFF exports keep all 16 bits outside the "
+        "repaired areas",
+    ),
     "print.jpg": (_cmyk, "CMYK image converted to RGB"),
 }
 

@@ -1,0 +1,183 @@
+"""16-bit exports: a 16-bit source's own samples wherever an edit left its 8-bit value as
+opened, the edited 8-bit value x 257 where it changed.
+
+Editing runs in 8 bits (the canvas, the model, the undo history); an archival master scanned
+at 16 bits per channel keeps its depth in every pixel the repair did not touch. PNG goes
+through OpenCV's encoder (grey, RGB or RGBA) with the source's ICC profile (iCCP), DPI
+(pHYs) and EXIF (eXIf) chunks added; TIFF through tifffile (deflate with a horizontal
+predictor) with the ICC profile, DPI and the EXIF's main-IFD tags (make, model, artist,
+copyright, dates, description, software: the camera sub-IFD is not written). Qt-free.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_RGB_TO_GREY = np.array([[0.299, 0.587, 0.114]], np.float32)
+# EXIF main-IFD tags written into a 16-bit TIFF (the ones scanners and editors set)
+_TIFF_EXIF_TAGS = {
+    270: "s",  # ImageDescription
+    271: "s",  # Make
+    272: "s",  # Model
+    305: "s",  # Software
+    306: "s",  # DateTime
+    315: "s",  # Artist
+    33432: "s",  # Copyright
+}
+
+
+def reduce_16(values: np.ndarray) -> np.ndarray:
+    """uint16 0..65535 -> uint8 0..255, rounded (v / 257); 8-bit data stored as v * 257 is exact."""
+    return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def to_grey(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint8: the common value where R = G = B (a grey
+    photo's own pixels, exact), Rec. 601 luma where a fill left a tint."""
+    grey = np.ascontiguousarray(pixels[..., 0])
+    tinted = (pixels[..., 1] != grey) | (pixels[..., 2] != grey)
+    if tinted.any():
+        import cv2  # imported lazily: the editor's start-up does not need it
+
+        luma = cv2.transform(pixels, _RGB_TO_GREY).reshape(grey.shape)
+        grey[tinted] = luma[tinted]
+    return grey
+
+
+def _merge(source: np.ndarray, edited: np.ndarray, per_pixel_axis: int | None) -> np.ndarray:
+    changed = reduce_16(source) != edited
+    if per_pixel_axis is not None:  # a pixel's colour is replaced whole
+        changed = np.repeat(changed.any(axis=per_pixel_axis, keepdims=True), 3, axis=-1)
+    out = source.copy()
+    out[changed] = edited[changed].astype(np.uint16) * np.uint16(257)
+    return out
+
+
+def merge_16(samples16: np.ndarray, pixels: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+    """samples16: the source's (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA uint16; pixels:
+    the edited (H, W, 3) uint8 RGB; alpha: the edited (H, W) uint8 alpha (None: the
+    source's) -> uint16 of samples16's shape, RGB(A) order."""
+    if samples16.ndim == 2:
+        return _merge(samples16, to_grey(pixels), None)
+    colour = _merge(samples16[..., :3], pixels, -1)
+    if samples16.shape[2] == 3:
+        return colour
+    source_alpha = samples16[..., 3]
+    edited_alpha = reduce_16(source_alpha) if alpha is None else alpha
+    return np.dstack([colour, _merge(source_alpha, edited_alpha, None)])
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _exif_block(exif: bytes | None) -> bytes | None:
+    """Raw EXIF ("Exif\\0\\0" + TIFF block) -> the TIFF block, or None."""
+    if not exif:
+        return None
+    return exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
+
+
+def encode_png16(
+    array: np.ndarray,
+    *,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    dpi: tuple[float, float] | None = None,
+) -> bytes:
+    """(H, W) / (H, W, 3) / (H, W, 4) uint16 grey / RGB / RGBA -> 16-bit PNG bytes with the
+    given EXIF, ICC profile and DPI."""
+    import cv2  # imported lazily, as above
+
+    if array.ndim == 3:
+        order = [2, 1, 0] if array.shape[2] == 3 else [2, 1, 0, 3]
+        array = array[..., order]  # OpenCV writes BGR(A)
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(array))
+    if not ok:
+        raise ValueError("the PNG encoder failed")
+    data = encoded.tobytes()
+    ihdr_end = len(PNG_SIGNATURE) + 25
+    extra = b""
+    if icc:
+        extra += _chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if dpi:
+        ppm = [max(1, round(v / 0.0254)) for v in dpi]
+        extra += _chunk(b"pHYs", struct.pack(">IIB", ppm[0], ppm[1], 1))
+    block = _exif_block(exif)
+    if block:
+        extra += _chunk(b"eXIf", block)
+    rest = _drop_chunks(data[ihdr_end:], {b"iCCP", b"sRGB", b"gAMA", b"pHYs", b"eXIf"})
+    return data[:ihdr_end] + extra + rest
+
+
+def _drop_chunks(data: bytes, kinds: set[bytes]) -> bytes:
+    """PNG chunks after IHDR without those of the given kinds (so ours are not doubled)."""
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        length = struct.unpack(">I", data[pos : pos + 4])[0]
+        end = pos + 12 + length
+        if data[pos + 4 : pos + 8] not in kinds:
+            out.append(data[pos:end])
+        pos = end
+    return b"".join(out)
+
+
+def encode_tiff16(
+    array: np.ndarray,
+    *,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    dpi: tuple[float, float] | None = None,
+) -> bytes:
+    """(H, W) / (H, W, 3) / (H, W, 4) uint16 grey / RGB / RGBA -> 16-bit TIFF bytes
+    (deflate, horizontal predictor) with the ICC profile, DPI and EXIF main-IFD tags."""
+    import tifffile
+
+    photometric = "minisblack" if array.ndim == 2 else "rgb"
+    extrasamples = ("unassalpha",) if array.ndim == 3 and array.shape[2] == 4 else None
+    extratags, software = _tiff_tags(exif)
+    buffer = io.BytesIO()
+    tifffile.imwrite(
+        buffer,
+        array,
+        photometric=photometric,
+        extrasamples=extrasamples,
+        compression="zlib",
+        predictor=True,
+        resolution=None if not dpi else (float(dpi[0]), float(dpi[1])),
+        resolutionunit="INCH" if dpi else None,
+        iccprofile=icc or None,
+        metadata=None,
+        software=software,
+        extratags=extratags,
+    )
+    return buffer.getvalue()
+
+
+def _tiff_tags(exif: bytes | None) -> tuple[list[tuple], str | bool]:
+    """(tifffile extratags, software) from the EXIF's main-IFD text tags."""
+    block = _exif_block(exif)
+    if not block:
+        return [], False
+    from PIL import Image
+
+    parsed = Image.Exif()
+    try:
+        parsed.load(b"Exif\x00\x00" + block)
+    except Exception:  # a damaged EXIF block: the pixels matter more
+        return [], False
+    tags, software = [], False
+    for code, kind in _TIFF_EXIF_TAGS.items():
+        value = parsed.get(code)
+        if not isinstance(value, str) or not value:
+            continue
+        if code == 305:
+            software = value
+        else:
+            tags.append((code, kind, 0, value, True))
+    return tags, software
