@@ -278,3 +278,27 @@ def test_thin_damage_quality_reaches_the_request_and_the_settings(window, photo_
     assert window.current_settings().best_thin_damage == 1
     assert seen == [DEFAULT_MIN_HOLE_WIDTH, BEST_MIN_HOLE_WIDTH]
     assert window.thin_damage_action in window.menuBar().actions()[3].menu().actions()
+
+
+def test_16_bit_master_repaired_in_the_editor_exports_16_bits(qtbot, window, dialog_log, tmp_path):
+    """Open a 48-bit TIFF scan, brush, fill, export: the TIFF is 16-bit again and every
+    pixel outside the fill is the scan's own sample."""
+    import cv2
+
+    rng = np.random.default_rng(9)
+    v16 = cv2.GaussianBlur(rng.integers(0, 65536, (120, 160, 3)).astype(np.float32), (0, 0), 3)
+    v16 = v16.astype(np.uint16)
+    src = tmp_path / "scan.tif"
+    src.write_bytes(cv2.imencode(".tif", v16[..., ::-1])[1].tobytes())
+    assert window.open_file(src)
+    _stroke(window, y=60, x0=40, x1=120)
+    painted = window.controller.document.mask != 0
+    _select_model(window, "telea")
+    with qtbot.waitSignal(window.controller.inpaint_applied, timeout=10_000):
+        window.inpaint_action.trigger()
+    out = tmp_path / "repaired.tif"
+    assert window.save_as(out)
+    back = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    assert back.dtype == np.uint16
+    assert np.array_equal(back[~painted], v16[~painted])
+    assert not np.array_equal(back[painted], v16[painted])
