@@ -557,7 +557,8 @@ def _read_source(
         grey=_opt_bool(source, "grey"),
     )
     if original.bit_depth == 16 and data is not None:
-        samples16 = decode_samples16(data)  # exports keep the 16 bits outside the repairs
+        # exports keep the 16 bits outside the repairs (the limit the user set for opening)
+        samples16 = decode_samples16(data, default_max_pixels())
         if samples16 is not None and samples16.shape[:2] == base.shape[:2]:
             original.samples16 = samples16
     return data, original
