@@ -5,8 +5,9 @@ Editing runs in 8 bits (the canvas, the model, the undo history); an archival ma
 at 16 bits per channel keeps its depth in every pixel the repair did not touch. PNG goes
 through OpenCV's encoder (grey, RGB or RGBA) with the source's ICC profile (iCCP), DPI
 (pHYs) and EXIF (eXIf) chunks added; TIFF through tifffile (deflate with a horizontal
-predictor) with the ICC profile, DPI and the EXIF's main-IFD tags (make, model, artist,
-copyright, dates, description, software: the camera sub-IFD is not written). Qt-free.
+predictor) with the ICC profile, DPI, the EXIF's main-IFD text tags (make, model, artist,
+copyright, date, description, software) and its camera sub-IFD (exposure, lens, dates
+taken), appended as an Exif IFD that the main IFD points to. Qt-free.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def encode_tiff16(
     extrasamples = ("unassalpha",) if array.ndim == 3 and array.shape[2] == 4 else None
     extratags, software = _tiff_tags(exif)
     buffer = io.BytesIO()
-    tifffile.imwrite(
+    tifffile.imwrite(  # classic little-endian TIFF: what _with_exif_ifd can extend
         buffer,
         array,
         photometric=photometric,
@@ -155,8 +156,45 @@ def encode_tiff16(
         metadata=None,
         software=software,
         extratags=extratags,
+        byteorder="<",
     )
-    return buffer.getvalue()
+    return _with_exif_ifd(buffer.getvalue(), exif)
+
+
+def _with_exif_ifd(data: bytes, exif: bytes | None) -> bytes:
+    """Classic little-endian TIFF bytes plus the EXIF's camera sub-IFD: the sub-IFD is
+    appended, then a copy of the first IFD with an ExifIFD (34665) entry pointing to it, and
+    the header is pointed at that copy (every other offset stays valid: nothing moves)."""
+    block = _exif_block(exif)
+    if not block or data[:4] != b"II*\x00":
+        return data
+    from PIL import Image, TiffImagePlugin
+
+    try:
+        parsed = Image.Exif()
+        parsed.load(b"Exif\x00\x00" + block)
+        camera = parsed.get_ifd(0x8769)
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
+        for tag, value in camera.items():
+            ifd[tag] = value
+        out = bytearray(data) + b"\x00" * (len(data) % 2)
+        exif_offset = len(out)
+        out += ifd.tobytes(exif_offset) if camera else b""
+    except Exception:  # a damaged EXIF block: the pixels matter more
+        return data
+    if not camera:
+        return data
+    first = struct.unpack("<I", data[4:8])[0]
+    count = struct.unpack("<H", data[first : first + 2])[0]
+    entries = [data[first + 2 + 12 * i : first + 14 + 12 * i] for i in range(count)]
+    next_ifd = data[first + 2 + 12 * count : first + 6 + 12 * count]
+    entries = [e for e in entries if struct.unpack("<H", e[:2])[0] != 34665]
+    entries.append(struct.pack("<HHII", 34665, 4, 1, exif_offset))
+    entries.sort(key=lambda e: struct.unpack("<H", e[:2])[0])
+    out += b"\x00" * (len(out) % 2)
+    struct.pack_into("<I", out, 4, len(out))
+    out += struct.pack("<H", len(entries)) + b"".join(entries) + next_ifd
+    return bytes(out)
 
 
 def _tiff_tags(exif: bytes | None) -> tuple[list[tuple], str | bool]:

@@ -898,6 +898,9 @@ def _exif_artist(name: str) -> bytes:
     exif = Image.Exif()
     exif[0x013B] = name  # Artist
     exif[0x010F] = "ScanCo"  # Make
+    camera = exif.get_ifd(0x8769)
+    camera[0x9003] = "2024:01:02 03:04:05"  # DateTimeOriginal
+    camera[0x8827] = 400  # ISO
     return exif.tobytes()
 
 
@@ -936,5 +939,7 @@ def test_16_bit_colour_export_keeps_unedited_samples_and_metadata(
     exif = Image.Exif()
     exif.load(again.exif)
     assert (exif.get(0x013B), exif.get(0x010F)) == ("Ada", "ScanCo")
+    camera = exif.get_ifd(0x8769)  # the camera sub-IFD too
+    assert (camera.get(0x9003), camera.get(0x8827)) == ("2024:01:02 03:04:05", 400)
     save_image(tmp_path / "out.jpg", edited, like=loaded)  # JPEG: 8 bits, as always
     assert load_image(tmp_path / "out.jpg").bit_depth == 8
