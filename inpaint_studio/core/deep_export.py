@@ -7,7 +7,8 @@ through OpenCV's encoder (grey, RGB or RGBA) with the source's ICC profile (iCCP
 (pHYs) and EXIF (eXIf) chunks added; TIFF through tifffile (deflate with a horizontal
 predictor) with the ICC profile, DPI, the EXIF's main-IFD text tags (make, model, artist,
 copyright, date, description, software) and its camera sub-IFD (exposure, lens, dates
-taken), appended as an Exif IFD that the main IFD points to. Qt-free.
+taken), appended as an Exif IFD that the main IFD points to (a GPS IFD is not written).
+Qt-free.
 """
 
 from __future__ import annotations
