@@ -7,8 +7,7 @@ through OpenCV's encoder (grey, RGB or RGBA) with the source's ICC profile (iCCP
 (pHYs) and EXIF (eXIf) chunks added; TIFF through tifffile (deflate with a horizontal
 predictor) with the ICC profile, DPI, the EXIF's main-IFD text tags (make, model, artist,
 copyright, date, description, software) and its camera sub-IFD (exposure, lens, dates
-taken), appended as an Exif IFD that the main IFD points to (a GPS IFD is not written).
-Qt-free.
+taken) and GPS sub-IFD, appended as IFDs that the main IFD points to. Qt-free.
 """
 
 from __future__ import annotations
@@ -162,35 +161,43 @@ def encode_tiff16(
     return _with_exif_ifd(buffer.getvalue(), exif)
 
 
+_SUB_IFDS = {34665: 0x8769, 34853: 0x8825}  # main-IFD pointer tag -> Pillow's IFD: Exif, GPS
+
+
 def _with_exif_ifd(data: bytes, exif: bytes | None) -> bytes:
-    """Classic little-endian TIFF bytes plus the EXIF's camera sub-IFD: the sub-IFD is
-    appended, then a copy of the first IFD with an ExifIFD (34665) entry pointing to it, and
-    the header is pointed at that copy (every other offset stays valid: nothing moves)."""
+    """Classic little-endian TIFF bytes plus the EXIF's camera (Exif) and GPS sub-IFDs: each
+    is appended, then a copy of the first IFD with entries pointing to them, and the header
+    is pointed at that copy (every other offset stays valid: nothing moves)."""
     block = _exif_block(exif)
     if not block or data[:4] != b"II*\x00":
         return data
     from PIL import Image, TiffImagePlugin
 
+    out = bytearray(data)
+    pointers = {}
     try:
         parsed = Image.Exif()
         parsed.load(b"Exif\x00\x00" + block)
-        camera = parsed.get_ifd(0x8769)
-        ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
-        for tag, value in camera.items():
-            ifd[tag] = value
-        out = bytearray(data) + b"\x00" * (len(data) % 2)
-        exif_offset = len(out)
-        out += ifd.tobytes(exif_offset) if camera else b""
+        for pointer, key in _SUB_IFDS.items():
+            tags = parsed.get_ifd(key)
+            if not tags:
+                continue
+            ifd = TiffImagePlugin.ImageFileDirectory_v2(prefix=b"II")
+            for tag, value in tags.items():
+                ifd[tag] = value
+            out += b"\x00" * (len(out) % 2)
+            pointers[pointer] = len(out)
+            out += ifd.tobytes(len(out))
     except Exception:  # a damaged EXIF block: the pixels matter more
         return data
-    if not camera:
+    if not pointers:
         return data
     first = struct.unpack("<I", data[4:8])[0]
     count = struct.unpack("<H", data[first : first + 2])[0]
     entries = [data[first + 2 + 12 * i : first + 14 + 12 * i] for i in range(count)]
     next_ifd = data[first + 2 + 12 * count : first + 6 + 12 * count]
-    entries = [e for e in entries if struct.unpack("<H", e[:2])[0] != 34665]
-    entries.append(struct.pack("<HHII", 34665, 4, 1, exif_offset))
+    entries = [e for e in entries if struct.unpack("<H", e[:2])[0] not in pointers]
+    entries += [struct.pack("<HHII", tag, 4, 1, offset) for tag, offset in pointers.items()]
     entries.sort(key=lambda e: struct.unpack("<H", e[:2])[0])
     out += b"\x00" * (len(out) % 2)
     struct.pack_into("<I", out, 4, len(out))

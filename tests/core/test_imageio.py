@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageOps, TiffImagePlugin
 
 from inpaint_studio.core import imageio
 from inpaint_studio.core.imageio import (
@@ -901,6 +901,7 @@ def _exif_artist(name: str) -> bytes:
     camera = exif.get_ifd(0x8769)
     camera[0x9003] = "2024:01:02 03:04:05"  # DateTimeOriginal
     camera[0x8827] = 400  # ISO
+    exif.get_ifd(0x8825)[2] = tuple(TiffImagePlugin.IFDRational(v, 1) for v in (52, 31, 0))
     return exif.tobytes()
 
 
@@ -941,5 +942,6 @@ def test_16_bit_colour_export_keeps_unedited_samples_and_metadata(
     assert (exif.get(0x013B), exif.get(0x010F)) == ("Ada", "ScanCo")
     camera = exif.get_ifd(0x8769)  # the camera sub-IFD too
     assert (camera.get(0x9003), camera.get(0x8827)) == ("2024:01:02 03:04:05", 400)
+    assert [float(v) for v in exif.get_ifd(0x8825)[2]] == [52.0, 31.0, 0.0]  # GPS too
     save_image(tmp_path / "out.jpg", edited, like=loaded)  # JPEG: 8 bits, as always
     assert load_image(tmp_path / "out.jpg").bit_depth == 8
