@@ -111,7 +111,8 @@ class LoadedImage:
     source_path: Path | None
     source_bytes_size: int | None
     bit_depth: int  # bits per channel of the source: 8, 16 (32 for rare float/int TIFFs)
-    warnings: list[str] = field(default_factory=list)  # user-facing notes about the load
+    warnings: list[str] = field(default_factory=list)  # what the load lost, for the user
+    notices: list[str] = field(default_factory=list)  # what the user should know; nothing lost
     grey: bool = False  # the source has one colour channel (grey, grey + alpha): saved so
     # a 16-bit source's samples, orientation applied: (H, W) grey, (H, W, 3) RGB or (H, W, 4)
     # RGBA uint16 (None for 8-bit sources and 16-bit grey + alpha); PNG / TIFF exports keep
@@ -339,6 +340,7 @@ def _decode(im: Image.Image, f: io.BufferedReader) -> LoadedImage:
         source_bytes_size=None,
         bit_depth=bit_depth,
         warnings=notes,
+        notices=[] if samples16 is None else [_16_BIT_KEPT_NOTE],
         grey=grey,
         samples16=None if samples16 is None else np.ascontiguousarray(samples16, dtype=np.uint16),
     )
@@ -371,11 +373,11 @@ def _to_rgb(
     if mode in ("RGB", "RGBA", "LA") and ";16" in rawmode:
         # Pillow keeps only the high byte of 16-bit colour; OpenCV gives all 16 bits.
         rgb, alpha, samples16 = _decode_with_opencv(im, f)
-        notes.append(_16_BIT_NOTE if samples16 is None else _16_BIT_KEPT_NOTE)
+        if samples16 is None:
+            notes.append(_16_BIT_NOTE)
         return rgb, alpha, 16, _rgb_icc(icc), samples16
     if mode.startswith("I;16") or mode == "I":
         samples16 = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
-        notes.append(_16_BIT_KEPT_NOTE)
         return _gray_to_rgb(reduce_16(samples16)), None, 16, _rgb_icc(icc), samples16
     if mode == "F":
         data = np.nan_to_num(np.asarray(im, dtype=np.float64))

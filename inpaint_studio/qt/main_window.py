@@ -430,10 +430,12 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, APP_TITLE, str(exc))
             return False
         self.settings = dataclasses.replace(self.settings, last_folder=str(Path(path).parent))
-        if warnings:
+        if warnings:  # something was lost: say so before any edit
             text = " ".join(warnings)
             self.statusBar().showMessage(text, 15000)
             dialogs.show_warning(self, APP_TITLE, text)
+        elif notices := self.controller.load_notices:  # e.g. a 16-bit master: status bar only
+            self.statusBar().showMessage(f"Opened {Path(path).name}. " + " ".join(notices), 15000)
         else:
             self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
         return True

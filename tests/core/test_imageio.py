@@ -240,7 +240,7 @@ def test_16_bit_grey_png_rounded_to_8_bits(tmp_path: Path) -> None:
     write(tmp_path / "g16.png", v16.astype(np.uint16))
     loaded = load_image(tmp_path / "g16.png")
     assert loaded.bit_depth == 16 and loaded.grey
-    assert loaded.warnings[0].startswith("16-bit image: edited in 8 bits")
+    assert loaded.notices[0].startswith("16-bit image: edited in 8 bits")
     assert np.array_equal(loaded.pixels, np.repeat(v8[..., None], 3, axis=2))
 
 
@@ -253,7 +253,7 @@ def test_16_bit_colour_keeps_all_bits_and_alpha(tmp_path: Path, ext: str) -> Non
     (tmp_path / f"c16{ext}").write_bytes(buf.tobytes())
     loaded = load_image(tmp_path / f"c16{ext}")
     expected = np.round(rgba16 / 257.0).astype(np.uint8)  # v / 257 never ends in .5
-    assert loaded.bit_depth == 16 and any("16-bit" in w for w in loaded.warnings)
+    assert loaded.bit_depth == 16 and any("16-bit" in w for w in loaded.notices)
     assert np.array_equal(loaded.pixels, expected[..., :3])
     assert np.array_equal(loaded.alpha, expected[..., 3])
 

@@ -98,8 +98,9 @@ def _animated_gif(path: Path) -> None:
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=80)
 
 
-def _tiff16(path: Path) -> None:
-    rgb16 = np.random.default_rng(1).integers(0, 65536, (30, 40, 3), dtype=np.uint16)
+def _tiff16(path: Path, channels: int = 3) -> None:
+    shape = (30, 40, channels) if channels > 1 else (30, 40)
+    rgb16 = np.random.default_rng(1).integers(0, 65536, shape, dtype=np.uint16)
     path.write_bytes(cv2.imencode(".tif", rgb16)[1].tobytes())
 
 
@@ -109,11 +110,6 @@ def _cmyk(path: Path) -> None:
 
 WARNED = {
     "anim.gif": (_animated_gif, "animated image: only the first frame was opened"),
-    "deep.tif": (
-        _tiff16,
-        "16-bit image: edited in 8 bits; PNG and TIFF exports keep all 16 bits outside the "
-        "repaired areas",
-    ),
     "print.jpg": (_cmyk, "CMYK image converted to RGB"),
 }
 
@@ -198,3 +194,13 @@ def test_unwritable_folder_on_export(window, photo_files, dialog_log, tmp_path, 
     assert not (tmp_path / "locked.jpg").exists() and "*" in window.windowTitle()
     _stroke(window, y=150)
     assert window.stack.count() == 2
+
+
+def test_16_bit_master_opens_without_a_box_and_says_what_is_kept(window, dialog_log, tmp_path):
+    """Nothing is lost on a 16-bit RGB master (exports keep the 16 bits): no warning box to
+    click away on every scan, one line in the status bar."""
+    _tiff16(tmp_path / "master.tif")
+    assert window.open_file(tmp_path / "master.tif")
+    assert dialog_log.warnings == [] and dialog_log.errors == []
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Opened master.tif. 16-bit image: edited in 8 bits")

@@ -109,11 +109,10 @@ def test_open_via_dialog_and_load_error(window, photo_files, dialog_log, tmp_pat
 
 
 def test_load_warnings_in_status_bar_and_box(window, dialog_log, tmp_path):
-    path = tmp_path / "deep.png"
-    gray16 = (np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 20).astype(np.uint16)
-    Image.fromarray(gray16).save(path)
+    path = tmp_path / "print.jpg"
+    Image.new("RGB", (64, 48), (200, 30, 30)).convert("CMYK").save(path, quality=95)
     assert window.open_file(path)
-    assert dialog_log.warnings, "16-bit input should produce a load warning"
+    assert dialog_log.warnings, "CMYK input should produce a load warning"
     assert dialog_log.warnings[0] in window.statusBar().currentMessage()
 
 
