@@ -106,10 +106,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--devices", default="cpu,cuda", help="cpu, cuda or both (cuda if present)")
     args = ap.parse_args()
+    devices = {d.strip() for d in args.devices.split(",")}
     image, mask = _case(args.size)
     rows = []
     precisions = ["fp32"] + (["bf16"] if cpu_supports_bf16() else [])
+    if "cpu" not in devices:
+        precisions = []
     for precision in precisions:
         net = NeuralInpainter(precision=precision)
         net.load("cpu")
@@ -128,12 +132,12 @@ def main() -> None:
         net.unload()
     from inpaint_studio.backends.ffc_net import PRIORS
 
-    for name in PRIORS:  # untraced, as in training; the shipped one traced is above
+    for name in PRIORS if "cpu" in devices else ():  # untraced, as in training
         role = "the shipped" if name == prior_name else "for comparison, the"
         rows.append(
             (f"CPU: {role} `{name}` prior alone", _time_prior(name, image, mask, args.repeats))
         )
-    if torch.cuda.is_available():
+    if "cuda" in devices and torch.cuda.is_available():
         net = NeuralInpainter()
         net.load("cuda")
         net.refine_min_width = 0
@@ -150,7 +154,7 @@ def main() -> None:
     )
     print(
         f"Command: python benchmarks/bench_model_speed.py --repeats {args.repeats} "
-        f"--size {args.size}\n"
+        f"--size {args.size} --devices {args.devices}\n"
     )
     print(f"| device / precision | {args.size}x{args.size} fill, median s |")
     print("|---|---|")

@@ -13,7 +13,8 @@
 # machine's image has them. Every CHECK_S seconds, and at the end, each variant's weights
 # (fp16, ~7 MB) are copied to $OUT/NAME.pt (the device tool's folder; else out/gpu) and its
 # train.txt, log.csv and loss.png into $OUT/logs.tar.gz, so a call cut short still returns
-# what was trained. At most 7 variants (the device tool returns 8 files).
+# what was trained; $OUT/speed.md holds benchmarks/bench_model_speed.py's table, run first.
+# At most 6 variants (the device tool returns 8 files).
 #
 # Throughput (2026-12-04, H200, 16 cores): the GPU, not the loader, sets the pace, at about
 # 700-750 crops of 256 px a second for all variants together (4 variants of batch 64 got
@@ -42,7 +43,7 @@ DEST=${OUT:-out/gpu}
 RUNS=${RUNS:-runs/gpu}
 INIT=${INIT:-resources/models/inpaint_ffc.pt}
 
-[ $# -ge 1 ] && [ $# -le 7 ] || { echo "give 1-7 variants NAME=ARGS" >&2; exit 2; }
+[ $# -ge 1 ] && [ $# -le 6 ] || { echo "give 1-6 variants NAME=ARGS" >&2; exit 2; }
 [ -d data/trainA ] || { echo "missing data/trainA: carry it" >&2; exit 2; }
 WORKERS=${WORKERS:-$(( 14 / $# > 2 ? 14 / $# : 2 ))}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -54,6 +55,14 @@ import torch
 cuda = torch.cuda.is_available()
 print("torch", torch.__version__, "cuda", cuda, torch.cuda.get_device_name(0) if cuda else "")
 EOF
+
+# The model card's speed table wants the GPU's figure too: 512x512 fills, first (under a
+# minute; SPEED=0 skips it), so that a call cut short still returns it as $OUT/speed.md.
+if [ "${SPEED:-1}" = 1 ]; then
+    timeout 120 "$PY" benchmarks/bench_model_speed.py --repeats 10 --devices cuda \
+        >"$DEST/speed.md" 2>&1 || true
+    cat "$DEST/speed.md"
+fi
 
 names=()
 pids=()
