@@ -220,7 +220,7 @@ def _tiff_tags(exif: bytes | None) -> tuple[list[tuple], str | bool]:
     tags, software = [], False
     for code, kind in _TIFF_EXIF_TAGS.items():
         value = parsed.get(code)
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not value or not value.isascii():  # TIFF ASCII only
             continue
         if code == 305:
             software = value
