@@ -415,8 +415,7 @@ class InpaintNet(nn.Module):
             return None
         from inpaint_studio.backends.cuda_graph import GraphedFunction
 
-        known = (1 - x[:, 3:4]).float().contiguous()
-        rgb = x[:, :3].float().contiguous()
+        rgb, known = (t.float() for t in _prior_inputs(x))
         try:
             graphed = GraphedFunction(PRIORS[self.config.prior], (rgb, known))
             error = graphed.max_error(rgb, known)
@@ -432,10 +431,7 @@ class InpaintNet(nn.Module):
         residual, without the FFC network."""
         prior = None
         if self.use_prior:
-            # The prior's many small shifted adds run 2x faster on plain NCHW tensors than
-            # on views of the channels_last input (bench_model_speed.py shows the share).
-            known = (1 - x[:, 3:4]).contiguous()
-            rgb = x[:, :3].contiguous()
+            rgb, known = _prior_inputs(x)
             if self._graphed_prior is not None:
                 prior = self._graphed_prior(rgb.float(), known.float())
             elif self._traced_prior is None:
@@ -465,6 +461,13 @@ class InpaintNet(nn.Module):
         if prior is not None:
             return (prior + self.head(y)).clamp(0, 1)
         return torch.sigmoid(self.head(y))
+
+
+def _prior_inputs(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Network input (N,4,H,W) -> the prior's (rgb (N,3,H,W), known (N,1,H,W)), plain NCHW:
+    the prior's many small shifted adds run 2x faster on those than on views of the
+    channels_last input (bench_model_speed.py shows the share)."""
+    return x[:, :3].contiguous(), (1 - x[:, 3:4]).contiguous()
 
 
 def count_parameters(net: nn.Module) -> int:

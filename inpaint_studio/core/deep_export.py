@@ -19,17 +19,10 @@ import zlib
 import numpy as np
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_RGB_TO_GREY = np.array([[0.299, 0.587, 0.114]], np.float32)
-# EXIF main-IFD tags written into a 16-bit TIFF (the ones scanners and editors set)
-_TIFF_EXIF_TAGS = {
-    270: "s",  # ImageDescription
-    271: "s",  # Make
-    272: "s",  # Model
-    305: "s",  # Software
-    306: "s",  # DateTime
-    315: "s",  # Artist
-    33432: "s",  # Copyright
-}
+# EXIF main-IFD text tags written into a 16-bit TIFF (the ones scanners and editors set):
+# ImageDescription, Make, Model, DateTime, Artist, Copyright (Software goes separately)
+_TIFF_TEXT_TAGS = (270, 271, 272, 306, 315, 33432)
+_SOFTWARE = 305
 
 
 def reduce_16(values: np.ndarray) -> np.ndarray:
@@ -37,23 +30,10 @@ def reduce_16(values: np.ndarray) -> np.ndarray:
     return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
 
 
-def to_grey(pixels: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (H, W) uint8: the common value where R = G = B (a grey
-    photo's own pixels, exact), Rec. 601 luma where a fill left a tint."""
-    grey = np.ascontiguousarray(pixels[..., 0])
-    tinted = (pixels[..., 1] != grey) | (pixels[..., 2] != grey)
-    if tinted.any():
-        import cv2  # imported lazily: the editor's start-up does not need it
-
-        luma = cv2.transform(pixels, _RGB_TO_GREY).reshape(grey.shape)
-        grey[tinted] = luma[tinted]
-    return grey
-
-
-def _merge(source: np.ndarray, edited: np.ndarray, per_pixel_axis: int | None) -> np.ndarray:
+def _merge(source: np.ndarray, edited: np.ndarray, whole_pixels: bool) -> np.ndarray:
     changed = reduce_16(source) != edited
-    if per_pixel_axis is not None:  # a pixel's colour is replaced whole
-        changed = np.repeat(changed.any(axis=per_pixel_axis, keepdims=True), 3, axis=-1)
+    if whole_pixels:  # (H, W, 3): a pixel's colour is replaced whole
+        changed = np.repeat(changed.any(axis=-1, keepdims=True), 3, axis=-1)
     out = source.copy()
     out[changed] = edited[changed].astype(np.uint16) * np.uint16(257)
     return out
@@ -61,16 +41,16 @@ def _merge(source: np.ndarray, edited: np.ndarray, per_pixel_axis: int | None) -
 
 def merge_16(samples16: np.ndarray, pixels: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """samples16: the source's (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA uint16; pixels:
-    the edited (H, W, 3) uint8 RGB; alpha: the edited (H, W) uint8 alpha (None: the
-    source's) -> uint16 of samples16's shape, RGB(A) order."""
+    the edited uint8 image, (H, W) grey for a grey source, else (H, W, 3) RGB; alpha: the
+    edited (H, W) uint8 alpha (None: the source's) -> uint16 of samples16's shape."""
     if samples16.ndim == 2:
-        return _merge(samples16, to_grey(pixels), None)
-    colour = _merge(samples16[..., :3], pixels, -1)
+        return _merge(samples16, pixels, False)
+    colour = _merge(samples16[..., :3], pixels, True)
     if samples16.shape[2] == 3:
         return colour
     source_alpha = samples16[..., 3]
     edited_alpha = reduce_16(source_alpha) if alpha is None else alpha
-    return np.dstack([colour, _merge(source_alpha, edited_alpha, None)])
+    return np.dstack([colour, _merge(source_alpha, edited_alpha, False)])
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -217,13 +197,11 @@ def _tiff_tags(exif: bytes | None) -> tuple[list[tuple], str | bool]:
         parsed.load(b"Exif\x00\x00" + block)
     except Exception:  # a damaged EXIF block: the pixels matter more
         return [], False
-    tags, software = [], False
-    for code, kind in _TIFF_EXIF_TAGS.items():
+
+    def text(code: int) -> str | None:
         value = parsed.get(code)
-        if not isinstance(value, str) or not value or not value.isascii():  # TIFF ASCII only
-            continue
-        if code == 305:
-            software = value
-        else:
-            tags.append((code, kind, 0, value, True))
-    return tags, software
+        ok = isinstance(value, str) and value and value.isascii()  # TIFF ASCII only
+        return value if ok else None
+
+    tags = [(code, "s", 0, value, True) for code in _TIFF_TEXT_TAGS if (value := text(code))]
+    return tags, text(_SOFTWARE) or False

@@ -25,13 +25,7 @@ from inpaint_studio.core.atomic import copy_mode as _copy_mode
 from inpaint_studio.core.atomic import create_temp as _create_temp
 from inpaint_studio.core.atomic import fsync_dir as _fsync_dir
 from inpaint_studio.core.atomic import os_reason as _os_reason
-from inpaint_studio.core.deep_export import (
-    encode_png16,
-    encode_tiff16,
-    merge_16,
-    reduce_16,
-    to_grey,
-)
+from inpaint_studio.core.deep_export import encode_png16, encode_tiff16, merge_16, reduce_16
 from inpaint_studio.errors import ImageLoadError, ImageSaveError, InpaintStudioError, MaskError
 
 #: Largest image (width * height) that load_image decodes unless told otherwise: 200 MP is
@@ -112,12 +106,16 @@ class LoadedImage:
     source_bytes_size: int | None
     bit_depth: int  # bits per channel of the source: 8, 16 (32 for rare float/int TIFFs)
     warnings: list[str] = field(default_factory=list)  # what the load lost, for the user
-    notices: list[str] = field(default_factory=list)  # what the user should know; nothing lost
     grey: bool = False  # the source has one colour channel (grey, grey + alpha): saved so
     # a 16-bit source's samples, orientation applied: (H, W) grey, (H, W, 3) RGB or (H, W, 4)
     # RGBA uint16 (None for 8-bit sources and 16-bit grey + alpha); PNG / TIFF exports keep
     # them wherever an edit left the 8-bit value as opened (core.deep_export)
     samples16: np.ndarray | None = None
+
+    @property
+    def notices(self) -> list[str]:
+        """What the user should know about the file, nothing being lost (16-bit masters)."""
+        return [] if self.samples16 is None else [_16_BIT_KEPT_NOTE]
 
     @property
     def size(self) -> tuple[int, int]:
@@ -340,7 +338,6 @@ def _decode(im: Image.Image, f: io.BufferedReader) -> LoadedImage:
         source_bytes_size=None,
         bit_depth=bit_depth,
         warnings=notes,
-        notices=[] if samples16 is None else [_16_BIT_KEPT_NOTE],
         grey=grey,
         samples16=None if samples16 is None else np.ascontiguousarray(samples16, dtype=np.uint16),
     )
@@ -375,10 +372,10 @@ def _to_rgb(
         rgb, alpha, samples16 = _decode_with_opencv(im, f)
         if samples16 is None:
             notes.append(_16_BIT_NOTE)
-        return rgb, alpha, 16, _rgb_icc(icc), samples16
+        return rgb, alpha, 16, _kept_icc(icc), samples16
     if mode.startswith("I;16") or mode == "I":
         samples16 = np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
-        return _gray_to_rgb(reduce_16(samples16)), None, 16, _rgb_icc(icc), samples16
+        return _gray_to_rgb(reduce_16(samples16)), None, 16, _kept_icc(icc), samples16
     if mode == "F":
         data = np.nan_to_num(np.asarray(im, dtype=np.float64))
         if data.size and float(data.max()) <= 1.0:
@@ -403,12 +400,12 @@ def _to_rgb(
         im = im.convert("RGB")  # RGBX, YCbCr, ...
     data = np.asarray(im)
     if im.mode == "L":
-        return _gray_to_rgb(data), None, 8, _rgb_icc(icc), None
+        return _gray_to_rgb(data), None, 8, _kept_icc(icc), None
     if im.mode == "LA":
-        return _gray_to_rgb(data[..., 0]), data[..., 1], 8, _rgb_icc(icc), None
+        return _gray_to_rgb(data[..., 0]), data[..., 1], 8, _kept_icc(icc), None
     if im.mode == "RGBA":
-        return data[..., :3], data[..., 3], 8, _rgb_icc(icc), None
-    return data, None, 8, _rgb_icc(icc), None
+        return data[..., :3], data[..., 3], 8, _kept_icc(icc), None
+    return data, None, 8, _kept_icc(icc), None
 
 
 def _tile_rawmode(im: Image.Image) -> str:
@@ -463,11 +460,21 @@ def _luminance(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
 
 
-def _rgb_icc(icc: bytes | None) -> bytes | None:
+def _kept_icc(icc: bytes | None) -> bytes | None:
     """Keep an ICC profile only if it describes RGB or grey data (what is written back)."""
     if icc is None or len(icc) < 20:
         return None
     return icc if icc[16:20] in (b"RGB ", b"GRAY") else None
+
+
+def to_grey(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint8: the common value where R = G = B (a grey
+    photo's own pixels, exact), Rec. 601 luma where a fill left a tint."""
+    grey = np.ascontiguousarray(pixels[..., 0])
+    tinted = (pixels[..., 1] != grey) | (pixels[..., 2] != grey)
+    if tinted.any():
+        grey[tinted] = _luminance(pixels)[tinted]
+    return grey
 
 
 def _icc_for(icc: bytes | None, grey: bool) -> bytes | None:
@@ -713,13 +720,13 @@ def _deep_payload(
     if fmt not in ("PNG", "TIFF") or like is None or like.samples16 is None:
         return None
     samples = like.samples16
-    if samples.shape[:2] != pixels.shape[:2] or like.pixels.shape != pixels.shape:
+    if like.pixels.shape != pixels.shape:  # not an edit of this photo
         return None
     if samples.ndim == 3 and samples.shape[2] == 4 and alpha is None:
         samples = samples[..., :3]  # the alpha channel is not wanted
     elif alpha is not None and (samples.ndim == 2 or samples.shape[2] != 4):
         return None  # an alpha the 16-bit source did not have
-    array = merge_16(samples, pixels, alpha)
+    array = merge_16(samples, to_grey(pixels) if samples.ndim == 2 else pixels, alpha)
     meta = {"exif": like.exif, "icc": _icc_for(like.icc_profile, samples.ndim == 2)}
     if fmt == "PNG":
         return encode_png16(array, dpi=like.dpi, **meta)

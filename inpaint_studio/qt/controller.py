@@ -98,7 +98,7 @@ class EditorController(QObject):
     def load_notices(self) -> list[str]:
         """What the user should know about the open photo's file (nothing was lost)."""
         original = self.document.original if self.document is not None else None
-        return list(getattr(original, "notices", []) or [])
+        return [] if original is None else original.notices
 
     def open_path(self, path: str | Path) -> list[str]:
         """Open a photo or a .inpaint project as the new document; returns load warnings.
