@@ -25,6 +25,7 @@ from inpaint_studio.core.atomic import copy_mode as _copy_mode
 from inpaint_studio.core.atomic import create_temp as _create_temp
 from inpaint_studio.core.atomic import fsync_dir as _fsync_dir
 from inpaint_studio.core.atomic import os_reason as _os_reason
+from inpaint_studio.core import jpeg_splice
 from inpaint_studio.core.deep_export import encode_png16, encode_tiff16, merge_16, reduce_16
 from inpaint_studio.errors import ImageLoadError, ImageSaveError, InpaintStudioError, MaskError
 
@@ -111,6 +112,9 @@ class LoadedImage:
     # RGBA uint16 (None for 8-bit sources and 16-bit grey + alpha); PNG / TIFF exports keep
     # them wherever an edit left the 8-bit value as opened (core.deep_export)
     samples16: np.ndarray | None = None
+    # the JPEG file as opened (None for other formats): JPEG exports of edits keep its
+    # coefficients in every 8x8 block the edit left alone (core.jpeg_splice)
+    source_jpeg: bytes | None = field(default=None, repr=False)
 
     @property
     def notices(self) -> list[str]:
@@ -232,6 +236,9 @@ def _load(
             # From here on Pillow's own bomb guard uses the caller's limit as well.
             Image.MAX_IMAGE_PIXELS = max_pixels
             loaded = _decode(im, f)
+            if im.format == "JPEG":  # not MPO: its APP2 index points at further images
+                f.seek(0)
+                loaded.source_jpeg = f.read()
         except InpaintStudioError:
             raise
         except Exception as exc:  # decoders raise anything on hostile input
@@ -646,6 +653,8 @@ def save_image(
     tmp: Path | None = None
     try:
         deep = _deep_payload(fmt, pixels, alpha, like)
+        if deep is None and quality is None:
+            deep = _spliced_jpeg(fmt, pixels, like)
         if deep is None:
             image, params = _encoder_input(fmt, pixels, alpha, like, quality)
         tmp, fd = _create_temp(p)
@@ -731,6 +740,27 @@ def _deep_payload(
     if fmt == "PNG":
         return encode_png16(array, dpi=like.dpi, **meta)
     return encode_tiff16(array, dpi=like.dpi, **meta)
+
+
+# EXIF orientation -> the one that undoes it (_apply_orientation of both is the identity)
+_UNDO_ORIENTATION = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
+
+
+def _spliced_jpeg(fmt: str, pixels: np.ndarray, like: LoadedImage | None) -> bytes | None:
+    """JPEG bytes that keep the source JPEG's unedited 8x8 blocks (core.jpeg_splice) when
+    ``pixels`` are an edit of ``like``, a JPEG that was opened as a file, else None."""
+    if fmt != "JPEG" or like is None or like.source_jpeg is None:
+        return None
+    if like.pixels.shape != pixels.shape:  # not an edit of this photo
+        return None
+    try:
+        with Image.open(io.BytesIO(like.source_jpeg)) as im:
+            undo = _UNDO_ORIENTATION[_orientation(im)]
+    except Exception:  # the kept bytes do not open: re-encode instead
+        return None
+    changed = _apply_orientation(jpeg_splice.differs(like.pixels, pixels), undo)
+    after = _apply_orientation(pixels, undo)  # a view: splice copies only crops of it
+    return jpeg_splice.splice(like.source_jpeg, after, changed)
 
 
 def _encoder_input(

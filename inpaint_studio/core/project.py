@@ -556,6 +556,8 @@ def _read_source(
         bit_depth=_opt_int(source, "bit_depth", 1, 64) or 8,
         grey=_opt_bool(source, "grey"),
     )
+    if fmt == "JPEG" and data is not None:
+        original.source_jpeg = data  # JPEG exports keep its unedited blocks (core.jpeg_splice)
     if original.bit_depth == 16 and data is not None:
         # exports keep the 16 bits outside the repairs (the limit the user set for opening)
         samples16 = decode_samples16(data, default_max_pixels())

@@ -208,13 +208,15 @@ class EditorController(QObject):
     def save(self, path: str | Path, quality: int | None = None) -> Path:
         """Export the image by extension (EXIF/ICC kept via like=original); marks clean.
 
+        JPEG quality: `quality`, else the setting, else None: a JPEG opened from a file keeps
+        its unedited blocks as they were and other sources get the estimated quality.
         Raises ImageSaveError."""
-        from inpaint_studio.core.imageio import jpeg_quality_for, save_image
+        from inpaint_studio.core.imageio import save_image
 
         doc = self._require_document()
         self.canvas.end_stroke()
         if quality is None:
-            quality = self.settings.jpeg_quality or jpeg_quality_for(doc.original)
+            quality = self.settings.jpeg_quality
         target = Path(path)
         save_image(target, doc.image, alpha=doc.alpha, like=doc.original, quality=quality)
         doc.mark_saved(target)

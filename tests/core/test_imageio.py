@@ -193,12 +193,27 @@ def test_jpeg_orientation_rotates_pixels_and_resets_tag(
 def test_rotated_source_saves_upright_with_orientation_1(tmp_path: Path) -> None:
     src = write(tmp_path / "rot.jpg", marked(), quality=95, exif=exif_with(orientation=6))
     loaded = load_image(src)
-    save_image(tmp_path / "out.jpg", loaded.pixels, like=loaded)
+    save_image(tmp_path / "out.png", loaded.pixels, like=loaded)
+    again = load_image(tmp_path / "out.png")
+    assert again.size == loaded.size
+    with Image.open(tmp_path / "out.png") as im:
+        assert im.getexif().get(0x0112) in (None, 1)
+    assert is_red(again.pixels[5, 35])
+
+
+def test_rotated_jpeg_keeps_its_orientation_and_still_shows_upright(tmp_path: Path) -> None:
+    # a JPEG export keeps the stored blocks (core.jpeg_splice), so it keeps the tag too
+    src = write(tmp_path / "rot.jpg", marked(), quality=95, exif=exif_with(orientation=6))
+    loaded = load_image(src)
+    edited = loaded.pixels.copy()
+    edited[30:34, 2:6] = (0, 255, 0)
+    save_image(tmp_path / "out.jpg", edited, like=loaded)
     again = load_image(tmp_path / "out.jpg")
     assert again.size == loaded.size
     with Image.open(tmp_path / "out.jpg") as im:
-        assert im.getexif().get(0x0112) == 1
+        assert im.getexif().get(0x0112) == 6
     assert is_red(again.pixels[5, 35])
+    assert (again.pixels[30:34, 2:6, 1] > 180).all()  # the edit, where it was made
 
 
 # --------------------------------------------------------------------------- metadata
