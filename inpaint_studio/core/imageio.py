@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, JpegImagePlugin
 
+from inpaint_studio.core import jpeg_splice
 from inpaint_studio.core.atomic import copy_mode as _copy_mode
 from inpaint_studio.core.atomic import create_temp as _create_temp
 from inpaint_studio.core.atomic import fsync_dir as _fsync_dir
 from inpaint_studio.core.atomic import os_reason as _os_reason
-from inpaint_studio.core import jpeg_splice
 from inpaint_studio.core.deep_export import encode_png16, encode_tiff16, merge_16, reduce_16
 from inpaint_studio.errors import ImageLoadError, ImageSaveError, InpaintStudioError, MaskError
 

@@ -165,6 +165,27 @@ def test_original_bytes_and_export_metadata_survive(tmp_path: Path, jpeg_doc) ->
     assert abs(exported.jpeg_quality - 87) <= 2 and exported.jpeg_subsampling == 2
 
 
+def test_jpeg_export_from_a_reopened_project_keeps_the_unedited_blocks(tmp_path: Path) -> None:
+    pytest.importorskip("jpeglib")
+    src = _jpeg_source(tmp_path)
+    doc = Document.from_loaded(load_image(src), src.read_bytes())
+    patch = np.full((8, 12, 3), (250, 250, 20), np.uint8)
+    history = History()
+    edit = Edit.capture("repair", doc, Rect(40, 24, 12, 8), new_image_patch=patch)
+    doc.apply(edit)
+    history.push(edit)
+    save_project(tmp_path / "work.inpaint", doc, history)
+    src.unlink()  # the project alone carries the original bytes
+    reopened = read_project(tmp_path / "work.inpaint").document
+    assert reopened.original is not None and reopened.original.source_jpeg == doc.source_bytes
+    save_image(tmp_path / "export.jpg", reopened.image, like=reopened.original)
+    exported = load_image(tmp_path / "export.jpg").pixels
+    far = np.ones(exported.shape[:2], dtype=bool)
+    far[24 - 16 : 32 + 16, 32 - 16 : 64 + 16] = False  # the edit's 16 px MCUs and one around
+    assert np.array_equal(exported[far], doc.original.pixels[far])
+    assert (exported[25:31, 42:50, 2] < 120).all()  # the yellow repair is there
+
+
 def test_alpha_and_document_without_source(tmp_path: Path) -> None:
     rgba = np.dstack([_photo(30, 40, seed=3), np.arange(30 * 40).reshape(30, 40) % 256])
     Image.fromarray(rgba.astype(np.uint8)).save(tmp_path / "cut.png")

@@ -103,6 +103,14 @@ def test_jpeg_export_keeps_size_reasonable(qtbot, window, photo_files, tmp_path)
     assert saved.format == "JPEG" and saved.size == (320, 240)
     assert out.stat().st_size < 2 * photo_files.jpeg.stat().st_size
     assert abs((saved.jpeg_quality or 0) - 90) <= 3  # quality matched the source
+    # away from the repair the source's blocks were kept, not re-compressed (core.jpeg_splice)
+    original = load_image(photo_files.jpeg).pixels
+    changed = (window.controller.document.image != original).any(axis=2)
+    ys, xs = np.nonzero(changed)
+    assert ys.size
+    far = np.ones(changed.shape, dtype=bool)
+    far[max(0, ys.min() - 32) : ys.max() + 33, max(0, xs.min() - 32) : xs.max() + 33] = False
+    assert far.any() and np.array_equal(saved.pixels[far], original[far])
 
 
 def test_stale_result_is_dropped(qtbot, window, photo_files, fake_backends):
