@@ -627,8 +627,10 @@ def save_image(
     alpha: np.ndarray | None = None,
     like: LoadedImage | None = None,
     quality: int | None = None,
-) -> None:
-    """Atomically write (H, W, 3) uint8 RGB (+ (H, W) uint8 alpha) by extension; ImageSaveError."""
+) -> str:
+    """Atomically write (H, W, 3) uint8 RGB (+ (H, W) uint8 alpha) by extension; ImageSaveError.
+
+    Returns a few words on how a lossy format was written (for the status bar), else ""."""
     p = Path(path)
     name = _display_name(p)
     pixels, alpha = _check_arrays(pixels, alpha)
@@ -651,12 +653,17 @@ def save_image(
     if p.is_dir():
         raise ImageSaveError(f"Cannot save {name}: a folder with that name already exists.")
     tmp: Path | None = None
+    how = ""
     try:
         deep = _deep_payload(fmt, pixels, alpha, like)
         if deep is None and quality is None:
             deep = _spliced_jpeg(fmt, pixels, like)
+            if deep is not None:
+                how = _SPLICE_NOTE if deep is not like.source_jpeg else _SOURCE_NOTE
         if deep is None:
             image, params = _encoder_input(fmt, pixels, alpha, like, quality)
+            if params.get("quality") is not None:
+                how = f"{fmt} quality {params['quality']}"
         tmp, fd = _create_temp(p)
         with os.fdopen(fd, "wb") as f:
             if deep is None:
@@ -675,6 +682,7 @@ def save_image(
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+    return how
 
 
 def save_mask(path: str | Path, mask: np.ndarray) -> None:
@@ -744,6 +752,10 @@ def _deep_payload(
 
 # EXIF orientation -> the one that undoes it (_apply_orientation of both is the identity)
 _UNDO_ORIENTATION = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
+
+
+_SPLICE_NOTE = "original JPEG data kept outside the repairs"
+_SOURCE_NOTE = "unchanged: the original JPEG file"
 
 
 def _spliced_jpeg(fmt: str, pixels: np.ndarray, like: LoadedImage | None) -> bytes | None:

@@ -14,7 +14,6 @@ and checked before it is returned. Qt-free; arrays here are in the file's stored
 
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 
@@ -40,6 +39,7 @@ def _dct_matrix() -> np.ndarray:
 
 
 _DCT = _dct_matrix()
+_MCUS_PER_CHUNK = 4096  # 1M pixels of 4:2:0 MCUs a pass: about 50 MB of float64
 
 
 def available() -> bool:
@@ -98,85 +98,100 @@ def _splice(source: bytes, header: bytes, changed: np.ndarray, after: np.ndarray
         factors = np.asarray(jpeg.samp_factor, dtype=int).reshape(-1, 2)  # rows: (v, h)
         most = (int(factors[:, 0].max()), int(factors[:, 1].max()))
         mcu = (8 * most[0], 8 * most[1])
-        box = _mcu_box(changed, mcu)
-        planes = _ycc(_padded(after, box, mcu))
+        steps = [(most[0] // int(v), most[1] // int(h)) for v, h in factors]  # px per sample
         tables = np.asarray(jpeg.qt)
-        numbers = np.asarray(jpeg.quant_tbl_no).reshape(-1)
-        names = ["Y"] if grey else ["Y", "Cb", "Cr"]
-        for c, name in enumerate(names):
-            coefficients = getattr(jpeg, name)
-            step = (most[0] // int(factors[c, 0]), most[1] // int(factors[c, 1]))  # px / sample
-            plane = _downsample(planes[c], step)
-            new = _quantised_blocks(plane, tables[int(numbers[c])])
-            hit = _block_hits(changed, box, step)
-            by0, bx0 = box[0] // (8 * step[0]), box[1] // (8 * step[1])
-            rows = min(new.shape[0], coefficients.shape[0] - by0)
-            cols = min(new.shape[1], coefficients.shape[1] - bx0)
-            hit = hit[:rows, :cols]
-            region = coefficients[by0 : by0 + rows, bx0 : bx0 + cols]
-            region[hit] = new[:rows, :cols][hit]
-            setattr(jpeg, name, coefficients)
+        tables = [tables[int(n)] for n in np.asarray(jpeg.quant_tbl_no).reshape(-1)]
+        grids = [getattr(jpeg, name) for name in (["Y"] if grey else ["Y", "Cb", "Cr"])]
+        hit = _mcu_any(changed, mcu)
+        rows, cols = np.nonzero(hit)
+        for at in range(0, rows.size, _MCUS_PER_CHUNK):  # bounded memory for big repairs
+            chunk = rows[at : at + _MCUS_PER_CHUNK], cols[at : at + _MCUS_PER_CHUNK]
+            news = mcu_blocks(after, *chunk, mcu, steps[: len(grids)], tables)
+            hits = _mcu_tiles(changed, *chunk, mcu, outside=False)
+            for grid, new, step in zip(grids, news, steps, strict=False):
+                _place(grid, new, _block_hits(hits, step), *chunk)
+        for name, grid in zip(["Y", "Cb", "Cr"], grids, strict=False):
+            setattr(jpeg, name, grid)
         jpeg.write_dct(str(dst), flags=["+OPTIMIZE_CODING"])
         body = _body(dst.read_bytes())
     if body is None:
         return None
     data = b"\xff\xd8" + header + body
-    return data if _decodes_as(data, after, changed, mcu) else None
+    return data if _decodes_as(data, after, hit, mcu) else None
 
 
-def _mcu_box(changed: np.ndarray, mcu: tuple[int, int]) -> tuple[int, int, int, int]:
-    """(y0, x0, y1, x1) of the changed pixels, widened to whole MCUs (may pass the image)."""
-    ys = np.flatnonzero(changed.any(axis=1))
-    xs = np.flatnonzero(changed.any(axis=0))
-    y0, x0 = ys[0] // mcu[0] * mcu[0], xs[0] // mcu[1] * mcu[1]
-    y1 = -(-(ys[-1] + 1) // mcu[0]) * mcu[0]
-    x1 = -(-(xs[-1] + 1) // mcu[1]) * mcu[1]
-    return int(y0), int(x0), int(y1), int(x1)
+def mcu_blocks(
+    rgb: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    mcu: tuple[int, int],
+    steps: list[tuple[int, int]],
+    tables: list[np.ndarray],
+) -> list[np.ndarray]:
+    """Quantised coefficients of the MCUs at (rows[i], cols[i]) of (H, W, 3) uint8 RGB: per
+    component (len(steps): 1 grey, 3 YCbCr) an (n, by, bx, 8, 8) int16 array, block (j, k) of
+    MCU i, rows of each 8x8 block being vertical frequency; steps are pixels per sample
+    (v, h), tables the (8, 8) quantisation tables. Past the image edge its last row and column
+    repeat, as libjpeg pads an image to whole MCUs."""
+    tiles = _mcu_tiles(rgb, rows, cols, mcu).astype(np.float64)
+    if len(steps) == 1:  # grey: the luma of the (equal) channels
+        planes = np.rint(tiles @ _YCC[0])[..., None]
+    else:
+        planes = np.rint(tiles @ _YCC.T + _YCC_OFFSET)
+    return [
+        _quantised(_component_blocks(planes[..., c], step), table)
+        for c, (step, table) in enumerate(zip(steps, tables, strict=True))
+    ]
 
 
-def _padded(rgb: np.ndarray, box: tuple[int, int, int, int], mcu: tuple[int, int]) -> np.ndarray:
-    """(y1-y0, x1-x0, 3) float64 crop of `rgb`; past the image edge its last row / column is
-    repeated, as libjpeg pads an image to whole MCUs."""
-    y0, x0, y1, x1 = box
-    crop = rgb[y0:y1, x0:x1].astype(np.float64)
-    pad_y, pad_x = (y1 - y0) - crop.shape[0], (x1 - x0) - crop.shape[1]
-    if pad_y or pad_x:
-        crop = np.pad(crop, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
-    return crop
+def _mcu_tiles(
+    a: np.ndarray, rows: np.ndarray, cols: np.ndarray, mcu: tuple[int, int], outside=None
+) -> np.ndarray:
+    """(n, mcu_h, mcu_w, ...) copies of `a`'s MCUs at (rows[i], cols[i]); past the edge the
+    last row / column repeats, or `outside` fills it when given."""
+    ys = rows[:, None] * mcu[0] + np.arange(mcu[0])
+    xs = cols[:, None] * mcu[1] + np.arange(mcu[1])
+    h, w = a.shape[:2]
+    tiles = a[np.minimum(ys, h - 1)[:, :, None], np.minimum(xs, w - 1)[:, None, :]]
+    if outside is not None:
+        past = (ys >= h)[:, :, None] | (xs >= w)[:, None, :]
+        tiles[past] = outside
+    return tiles
 
 
-def _ycc(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) float RGB 0..255 -> (3, H, W) Y, Cb, Cr 0..255 (JFIF), rounded to whole
-    levels as libjpeg's 8-bit samples are (its decoder's rounding expects them)."""
-    return np.rint(np.einsum("ck,hwk->chw", _YCC, rgb) + _YCC_OFFSET[:, None, None])
+def _component_blocks(samples: np.ndarray, step: tuple[int, int]) -> np.ndarray:
+    """(n, mcu_h, mcu_w) samples 0..255 -> (n, by, bx, 8, 8) blocks of the component, after a
+    box mean over step[0] x step[1] pixels, rounded (libjpeg's h2v1 / h2v2 downsampling)."""
+    n, h, w = samples.shape
+    if step != (1, 1):
+        blocks = samples.reshape(n, h // step[0], step[0], w // step[1], step[1])
+        samples = np.rint(blocks.mean(axis=(2, 4)))
+        h, w = samples.shape[1:]
+    return samples.reshape(n, h // 8, 8, w // 8, 8).transpose(0, 1, 3, 2, 4)
 
 
-def _downsample(plane: np.ndarray, step: tuple[int, int]) -> np.ndarray:
-    """Box mean over step[0] x step[1] pixels, rounded (libjpeg's h2v1 / h2v2 downsampling)."""
-    if step == (1, 1):
-        return plane
-    h, w = plane.shape
-    return np.rint(plane.reshape(h // step[0], step[0], w // step[1], step[1]).mean(axis=(1, 3)))
-
-
-def _quantised_blocks(plane: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """(8a, 8b) float samples 0..255 -> (a, b, 8, 8) int16 coefficients (rows: vertical
-    frequency) of the level-shifted 8x8 DCT divided by the (8, 8) table, rounded."""
-    h, w = plane.shape
-    blocks = plane.reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3) - 128.0
-    freq = np.einsum("uy,abyx,vx->abuv", _DCT, blocks, _DCT)
+def _quantised(blocks: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """(..., 8, 8) samples 0..255 -> (..., 8, 8) int16: the level-shifted 8x8 DCT divided by
+    the (8, 8) table, rounded."""
+    freq = _DCT @ (blocks - 128.0) @ _DCT.T
     return np.clip(np.rint(freq / table), -2047, 2047).astype(np.int16)
 
 
-def _block_hits(changed: np.ndarray, box: tuple[int, int, int, int], step: tuple[int, int]):
-    """(rows, cols) bool: the component blocks inside `box` whose pixels include a change."""
-    y0, x0, y1, x1 = box
+def _block_hits(hits: np.ndarray, step: tuple[int, int]) -> np.ndarray:
+    """(n, mcu_h, mcu_w) bool -> (n, by, bx): the component's blocks holding a change."""
+    n, h, w = hits.shape
     size = (8 * step[0], 8 * step[1])
-    area = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-    crop = changed[y0:y1, x0:x1]
-    area[: crop.shape[0], : crop.shape[1]] = crop
-    rows, cols = area.shape[0] // size[0], area.shape[1] // size[1]
-    return area.reshape(rows, size[0], cols, size[1]).any(axis=(1, 3))
+    return hits.reshape(n, h // size[0], size[0], w // size[1], size[1]).any(axis=(2, 4))
+
+
+def _place(grid: np.ndarray, new: np.ndarray, hit: np.ndarray, rows, cols) -> None:
+    """Write the hit blocks of `new` (n, by, bx, 8, 8) into the component's (R, C, 8, 8) grid
+    at MCU (rows[i], cols[i]); blocks past the grid (the padding of the last MCU) are skipped."""
+    i, j, k = np.nonzero(hit)
+    r = rows[i] * new.shape[1] + j
+    c = cols[i] * new.shape[2] + k
+    ok = (r < grid.shape[0]) & (c < grid.shape[1])
+    grid[r[ok], c[ok]] = new[i[ok], j[ok], k[ok]]
 
 
 def _segments(data: bytes) -> list[tuple[int, int, int]] | None:
@@ -240,25 +255,26 @@ def _mcu_any(flags: np.ndarray, mcu: tuple[int, int]) -> np.ndarray:
     return grid.reshape(rows, mcu[0], cols, mcu[1]).any(axis=(1, 3))
 
 
-def _decodes_as(data: bytes, after: np.ndarray, changed: np.ndarray, mcu: tuple[int, int]) -> bool:
-    """The written file decodes, and exactly like `after` from one MCU around the changes to
-    two (further out the source's coefficients are untouched by construction; the encoder of
-    the changed blocks is checked against libjpeg in tests/core/test_jpeg_splice.py)."""
-    from PIL import Image
+def _decodes_as(data: bytes, after: np.ndarray, hit: np.ndarray, mcu: tuple[int, int]) -> bool:
+    """The written file decodes, and exactly like `after` from one MCU around the changed MCUs
+    (`hit`, an (R, C) bool grid) to two: further out the source's coefficients are untouched
+    by construction; the encoder of the changed blocks is checked against libjpeg in
+    tests/core/test_jpeg_splice.py."""
+    import cv2
 
-    with Image.open(io.BytesIO(data)) as im:
-        decoded = np.asarray(im.convert("RGB"))
-    if decoded.shape != after.shape:
+    flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION  # libjpeg-turbo, as Pillow's
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), flags)  # BGR, stored orientation
+    if decoded is None or decoded.shape != after.shape:
         return False
-    y0, x0, y1, x1 = _mcu_box(changed, mcu)
-    y0, x0 = max(0, y0 - 2 * mcu[0]), max(0, x0 - 2 * mcu[1])
-    y1, x1 = y1 + 2 * mcu[0], x1 + 2 * mcu[1]
-    crop = (slice(y0, y1), slice(x0, x1))
-    hit = _mcu_any(changed[crop], mcu)
-    near = hit.copy()  # one MCU around: chroma upsampling reads neighbouring samples
-    near[1:] |= hit[:-1]
-    near[:-1] |= hit[1:]
-    wide = near.copy()
-    wide[:, 1:] |= near[:, :-1]
-    wide[:, :-1] |= near[:, 1:]
-    return not (_mcu_any(differs(decoded[crop], after[crop]), mcu) & ~wide).any()
+    band = _grown(hit, 2) & ~_grown(hit, 1)
+    rows, cols = np.nonzero(band)
+    got = _mcu_tiles(decoded, rows, cols, mcu)[..., ::-1]
+    return np.array_equal(got, _mcu_tiles(after, rows, cols, mcu))
+
+
+def _grown(grid: np.ndarray, steps: int) -> np.ndarray:
+    """(R, C) bool grown by `steps` cells in all eight directions."""
+    import cv2
+
+    size = 2 * steps + 1
+    return cv2.dilate(grid.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)

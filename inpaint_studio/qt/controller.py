@@ -218,10 +218,10 @@ class EditorController(QObject):
         if quality is None:
             quality = self.settings.jpeg_quality
         target = Path(path)
-        save_image(target, doc.image, alpha=doc.alpha, like=doc.original, quality=quality)
+        how = save_image(target, doc.image, alpha=doc.alpha, like=doc.original, quality=quality)
         doc.mark_saved(target)
         self.stack.setClean()
-        emit(self.status, f"Saved {target.name}")
+        emit(self.status, f"Saved {target.name}" + (f" ({how})" if how else ""))
         return target
 
     def is_original_path(self, path: str | Path) -> bool:

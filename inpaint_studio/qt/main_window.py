@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QStandardItemModel
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDockWidget,
     QLabel,
@@ -536,10 +537,16 @@ class MainWindow(QMainWindow):
             if not dialogs.ask_yes_no(self, APP_TITLE, question):
                 return False
             self.controller.confirm_overwrite(path)
+        error = None
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a big JPEG takes a second
         try:
             self.controller.save(path)
         except InpaintStudioError as exc:
-            dialogs.show_error(self, APP_TITLE, str(exc))
+            error = str(exc)
+        finally:
+            QApplication.restoreOverrideCursor()
+        if error is not None:
+            dialogs.show_error(self, APP_TITLE, error)
             return False
         self._update_title()
         return True

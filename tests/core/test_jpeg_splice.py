@@ -76,12 +76,15 @@ def test_encoder_matches_libjpeg(tmp_path: Path, subsampling: int) -> None:
     factors = np.asarray(jpeg.samp_factor).reshape(-1, 2)
     most = (int(factors[:, 0].max()), int(factors[:, 1].max()))
     mcu = (8 * most[0], 8 * most[1])
-    box = (0, 0, -(-77 // mcu[0]) * mcu[0], -(-101 // mcu[1]) * mcu[1])
-    planes = jpeg_splice._ycc(jpeg_splice._padded(pixels, box, mcu))
+    grid = (-(-77 // mcu[0]), -(-101 // mcu[1]))
+    rows, cols = np.indices(grid).reshape(2, -1)  # every MCU, in raster order
+    steps = [(most[0] // int(v), most[1] // int(h)) for v, h in factors]
+    tables = [np.asarray(jpeg.qt)[int(n)] for n in jpeg.quant_tbl_no]
+    news = jpeg_splice.mcu_blocks(pixels, rows, cols, mcu, steps, tables)
     for c, ref in enumerate(coefficients(data, tmp_path)):
-        step = (most[0] // int(factors[c, 0]), most[1] // int(factors[c, 1]))
-        table = np.asarray(jpeg.qt)[int(jpeg.quant_tbl_no[c])]
-        ours = jpeg_splice._quantised_blocks(jpeg_splice._downsample(planes[c], step), table)
+        by, bx = news[c].shape[1:3]
+        ours = news[c].reshape(*grid, by, bx, 8, 8).transpose(0, 2, 1, 3, 4, 5)
+        ours = ours.reshape(grid[0] * by, grid[1] * bx, 8, 8)
         ours = ours[: ref.shape[0], : ref.shape[1]]
         diff = np.abs(ours.astype(int) - ref)
         assert diff.max() <= 1, (c, subsampling)
@@ -91,8 +94,9 @@ def test_encoder_matches_libjpeg(tmp_path: Path, subsampling: int) -> None:
 def test_unedited_export_is_the_source_file_byte_for_byte(tmp_path: Path) -> None:
     src = jpeg_file(tmp_path / "in.jpg", photo(), subsampling=2, comment=b"scan 1921")
     loaded = load_image(src)
-    save_image(tmp_path / "out.jpg", loaded.pixels, like=loaded)
+    how = save_image(tmp_path / "out.jpg", loaded.pixels, like=loaded)
     assert (tmp_path / "out.jpg").read_bytes() == src.read_bytes()
+    assert how == "unchanged: the original JPEG file"
 
 
 @pytest.mark.parametrize("subsampling", sorted(SUBSAMPLINGS))
@@ -113,6 +117,27 @@ def test_only_blocks_that_the_edit_touches_change(tmp_path: Path, subsampling: i
         differs = (a != b).any(axis=(2, 3))
         assert not (differs & ~touched).any(), f"component {c}: an untouched block changed"
         assert differs.any(), f"component {c}: the edit was not written"
+
+
+def test_scattered_repairs_give_the_same_file_in_any_chunk_size(tmp_path: Path, monkeypatch):
+    src = jpeg_file(tmp_path / "in.jpg", photo(97, 133), subsampling=2)
+    loaded = load_image(src)
+    edited = loaded.pixels.copy()
+    edited[5:9, 3:40] = (10, 200, 30)  # a scratch
+    edited[60:90, 100:104] = 255  # a crease
+    edited[-3:, -5:] = 0  # in the last MCU, which the file pads past the image
+    save_image(tmp_path / "a.jpg", edited, like=loaded)
+    monkeypatch.setattr(jpeg_splice, "_MCUS_PER_CHUNK", 2)
+    how = save_image(tmp_path / "b.jpg", edited, like=loaded)
+    assert how == "original JPEG data kept outside the repairs"
+    assert (tmp_path / "a.jpg").read_bytes() == (tmp_path / "b.jpg").read_bytes()
+    save_image(tmp_path / "c.jpg", edited, like=loaded, quality=85)  # the source's tables
+    out = load_image(tmp_path / "b.jpg").pixels.astype(int)
+    whole = load_image(tmp_path / "c.jpg").pixels.astype(int)
+    for crop in (np.s_[5:9, 3:40], np.s_[60:90, 100:104], np.s_[-3:, -5:]):
+        # each repair is in the file, as a whole-photo encode with the same tables has it
+        assert np.abs(out[crop] - whole[crop]).mean() < 2
+        assert np.abs(out[crop] - loaded.pixels[crop]).mean() > 20
 
 
 @pytest.mark.parametrize("subsampling", sorted(SUBSAMPLINGS))
@@ -219,8 +244,9 @@ def test_grey_and_progressive_sources(tmp_path: Path) -> None:
 def test_a_quality_asked_for_re_encodes_the_whole_photo(tmp_path: Path) -> None:
     src = jpeg_file(tmp_path / "in.jpg", photo(), quality=95)
     loaded = load_image(src)
-    save_image(tmp_path / "out.jpg", edit(loaded.pixels), like=loaded, quality=40)
+    how = save_image(tmp_path / "out.jpg", edit(loaded.pixels), like=loaded, quality=40)
     assert load_image(tmp_path / "out.jpg").jpeg_quality == 40
+    assert how == "JPEG quality 40"
     assert (tmp_path / "out.jpg").stat().st_size < 0.6 * src.stat().st_size
 
 

@@ -99,6 +99,7 @@ def test_jpeg_export_keeps_size_reasonable(qtbot, window, photo_files, tmp_path)
         window.inpaint()
     out = tmp_path / "export.jpg"
     assert window.save_as(out)
+    assert "original JPEG data kept outside the repairs" in window.statusBar().currentMessage()
     saved = load_image(out)
     assert saved.format == "JPEG" and saved.size == (320, 240)
     assert out.stat().st_size < 2 * photo_files.jpeg.stat().st_size
