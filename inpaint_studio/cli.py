@@ -198,7 +198,8 @@ def _add_run(sub) -> None:
         "--quality",
         type=int,
         default=None,
-        help="JPEG/WebP quality 1-100 (default: estimated from the input so files keep their size)",
+        help="JPEG/WebP quality 1-100: re-encode the whole image (default: a JPEG keeps its own "
+        "data outside the repairs; others get the quality estimated from the input)",
     )
     p.add_argument(
         "--max-pixels",

@@ -39,6 +39,9 @@ def _dct_matrix() -> np.ndarray:
 
 
 _DCT = _dct_matrix()
+# the re-encoded MCUs must decode this close to the edit (mean |error|, levels): JPEG at the
+# source's tables is far closer; a wrong colour transform or table is far off
+_MAX_REPAIR_ERROR = 16.0
 _MCUS_PER_CHUNK = 4096  # 1M pixels of 4:2:0 MCUs a pass: about 50 MB of float64
 
 
@@ -92,8 +95,8 @@ def _splice(source: bytes, header: bytes, changed: np.ndarray, after: np.ndarray
         if (jpeg.height, jpeg.width) != (height, width) or jpeg.K is not None:
             return None
         grey = jpeg.num_components == 1
-        space = jpeg.jpeg_color_space
-        if (grey and space != jpeglib.JCS_GRAYSCALE) or (not grey and space != jpeglib.JCS_YCbCr):
+        space = getattr(jpeg.jpeg_color_space, "name", "")  # by name: jpeglib 1.0's enum
+        if space != ("JCS_GRAYSCALE" if grey else "JCS_YCbCr"):  # says JCS_RGB == JCS_YCbCr
             return None  # RGB, CMYK or YCCK components: not what the encoder below makes
         factors = np.asarray(jpeg.samp_factor, dtype=int).reshape(-1, 2)  # rows: (v, h)
         most = (int(factors[:, 0].max()), int(factors[:, 1].max()))
@@ -256,10 +259,10 @@ def _mcu_any(flags: np.ndarray, mcu: tuple[int, int]) -> np.ndarray:
 
 
 def _decodes_as(data: bytes, after: np.ndarray, hit: np.ndarray, mcu: tuple[int, int]) -> bool:
-    """The written file decodes, and exactly like `after` from one MCU around the changed MCUs
-    (`hit`, an (R, C) bool grid) to two: further out the source's coefficients are untouched
-    by construction; the encoder of the changed blocks is checked against libjpeg in
-    tests/core/test_jpeg_splice.py."""
+    """The written file decodes, exactly like `after` from one MCU around the changed MCUs
+    (`hit`, an (R, C) bool grid) to two and close to it in them (a wrong colour transform
+    or table is far off). Further out the source's coefficients are untouched by
+    construction; the encoder itself is checked against libjpeg in the tests."""
     import cv2
 
     flags = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION  # libjpeg-turbo, as Pillow's
@@ -269,7 +272,19 @@ def _decodes_as(data: bytes, after: np.ndarray, hit: np.ndarray, mcu: tuple[int,
     band = _grown(hit, 2) & ~_grown(hit, 1)
     rows, cols = np.nonzero(band)
     got = _mcu_tiles(decoded, rows, cols, mcu)[..., ::-1]
-    return np.array_equal(got, _mcu_tiles(after, rows, cols, mcu))
+    if not np.array_equal(got, _mcu_tiles(after, rows, cols, mcu)):
+        return False
+    return _mean_error(decoded, after, *np.nonzero(hit), mcu) <= _MAX_REPAIR_ERROR
+
+
+def _mean_error(bgr: np.ndarray, rgb: np.ndarray, rows, cols, mcu: tuple[int, int]) -> float:
+    """Mean absolute difference (levels) of (H, W, 3) BGR and RGB over the listed MCUs."""
+    total = 0
+    for at in range(0, rows.size, _MCUS_PER_CHUNK):
+        chunk = rows[at : at + _MCUS_PER_CHUNK], cols[at : at + _MCUS_PER_CHUNK]
+        a = _mcu_tiles(bgr, *chunk, mcu)[..., ::-1].astype(np.int16)
+        total += int(np.abs(a - _mcu_tiles(rgb, *chunk, mcu)).sum())
+    return total / max(1, rows.size * mcu[0] * mcu[1] * 3)
 
 
 def _grown(grid: np.ndarray, steps: int) -> np.ndarray:

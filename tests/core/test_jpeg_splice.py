@@ -261,6 +261,27 @@ def test_without_jpeglib_the_photo_is_re_encoded(tmp_path: Path, monkeypatch) ->
     assert np.abs(again.pixels.astype(int) - edited).mean() < 3
 
 
+@pytest.mark.parametrize("failure", ["check", "wrong colours", "libjpeg"])
+def test_a_splice_that_fails_is_re_encoded_instead(tmp_path: Path, monkeypatch, failure) -> None:
+    if failure == "check":  # the written file did not decode as the edit
+        monkeypatch.setattr(jpeg_splice, "_decodes_as", lambda *args: False)
+    elif failure == "wrong colours":  # a broken encoder: its blocks decode far from the edit
+        monkeypatch.setattr(jpeg_splice, "_YCC_OFFSET", np.array([0.0, 64.0, 192.0]))
+    else:  # libjpeg refused the file
+
+        def refuse(*args, **kwargs):
+            raise OSError("Corrupt JPEG data")
+
+        monkeypatch.setattr(jpeglib, "read_dct", refuse)
+    src = jpeg_file(tmp_path / "in.jpg", photo(), quality=90)
+    loaded = load_image(src)
+    edited = edit(loaded.pixels)
+    how = save_image(tmp_path / "out.jpg", edited, like=loaded)
+    assert how == "JPEG quality 90"
+    again = load_image(tmp_path / "out.jpg")
+    assert np.abs(again.pixels.astype(int) - edited).mean() < 3
+
+
 def test_sources_it_cannot_splice_are_re_encoded(tmp_path: Path) -> None:
     pixels = photo()
     cmyk = Image.fromarray(pixels).convert("CMYK")
@@ -270,6 +291,12 @@ def test_sources_it_cannot_splice_are_re_encoded(tmp_path: Path) -> None:
     assert jpeg_splice.splice(loaded.source_jpeg, edited, np.ones(edited.shape[:2], bool)) is None
     save_image(tmp_path / "out.jpg", edited, like=loaded)
     assert np.abs(load_image(tmp_path / "out.jpg").pixels.astype(int) - edited).mean() < 8
+    # RGB-coded components (no YCbCr transform)
+    Image.fromarray(pixels).save(tmp_path / "rgb.jpg", quality=90, keep_rgb=True)
+    loaded = load_image(tmp_path / "rgb.jpg")
+    edited = edit(loaded.pixels)
+    assert jpeg_splice.splice(loaded.source_jpeg, edited, np.ones(edited.shape[:2], bool)) is None
+    assert save_image(tmp_path / "out.jpg", edited, like=loaded).startswith("JPEG quality")
     # not a JPEG, or not this photo's size
     assert jpeg_splice.splice(b"not a jpeg", edited, np.ones(edited.shape[:2], bool)) is None
     src = jpeg_file(tmp_path / "in.jpg", pixels).read_bytes()
