@@ -78,10 +78,11 @@ class Document:
         """True when the document changed since creation or the last `mark_saved()`."""
         return self.revision != self._saved_revision
 
-    def mark_saved(self, path: str | Path | None = None) -> None:
+    def mark_saved(self, path: str | Path | None = None, revision: int | None = None) -> None:
+        """The document as of `revision` (default: now) is what `path` holds."""
         if path is not None:
             self.path = Path(path)
-        self._saved_revision = self.revision
+        self._saved_revision = self.revision if revision is None else revision
 
     # --- frozen copies for the worker / undo ----------------------------------------------
     def image_copy(self, rect: Rect | None = None) -> np.ndarray:

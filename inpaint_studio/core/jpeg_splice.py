@@ -77,10 +77,16 @@ def splice(source: bytes, after: np.ndarray, changed: np.ndarray) -> bytes | Non
 
 
 def differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels of two (H, W, 3) arrays that differ in any channel (channel by
-    channel: 10x faster than any(axis=2))."""
-    ne = a != b
-    return ne[..., 0] | ne[..., 1] | ne[..., 2]
+    """(H, W) bool: pixels of two (H, W, 3) arrays that differ in any channel (in bands of
+    about 4 MB and channel by channel: 2.5x faster on 100 MP than one whole-image compare)."""
+    out = np.empty(a.shape[:2], dtype=bool)
+    rows = max(8, 4_000_000 // max(1, a.shape[1] * a.shape[2]))
+    for y in range(0, a.shape[0], rows):
+        ne = a[y : y + rows] != b[y : y + rows]
+        band = out[y : y + rows]
+        np.logical_or(ne[..., 0], ne[..., 1], out=band)
+        band |= ne[..., 2]
+    return out
 
 
 def _splice(source: bytes, header: bytes, changed: np.ndarray, after: np.ndarray) -> bytes | None:

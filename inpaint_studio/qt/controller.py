@@ -19,6 +19,7 @@ from inpaint_studio.core.history import Edit
 from inpaint_studio.core.project import ProjectSnapshot, is_project_path
 from inpaint_studio.errors import ImageSaveError
 from inpaint_studio.qt.autosave import SessionAutosave
+from inpaint_studio.qt.blocking import run_while_painting
 from inpaint_studio.qt.canvas import CanvasView
 from inpaint_studio.qt.settings import Settings
 from inpaint_studio.qt.signals import emit
@@ -218,9 +219,15 @@ class EditorController(QObject):
         if quality is None:
             quality = self.settings.jpeg_quality
         target = Path(path)
-        how = save_image(target, doc.image, alpha=doc.alpha, like=doc.original, quality=quality)
-        doc.mark_saved(target)
-        self.stack.setClean()
+        revision, index = doc.revision, self.stack.index()
+        image = doc.image_copy()  # a fill finishing while this saves changes the document
+        alpha = None if doc.alpha is None else doc.alpha.copy()
+        how = run_while_painting(
+            lambda: save_image(target, image, alpha=alpha, like=doc.original, quality=quality)
+        )
+        doc.mark_saved(target, revision)
+        if self.stack.index() == index:  # else the file lacks what was applied meanwhile
+            self.stack.setClean()
         emit(self.status, f"Saved {target.name}" + (f" ({how})" if how else ""))
         return target
 

@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = (settings or Settings()).validated()
         self._persist_settings = persist_settings
+        self._saving = False  # an export is being written (closeEvent waits)
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.controller = EditorController(self.canvas, self.settings, factory, self)
@@ -538,12 +539,15 @@ class MainWindow(QMainWindow):
                 return False
             self.controller.confirm_overwrite(path)
         error = None
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a big JPEG takes a second
+        self.statusBar().showMessage(f"Saving {path.name}…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # 100 MP takes seconds
+        self._saving = True  # the window keeps painting meanwhile (qt/blocking.py)
         try:
             self.controller.save(path)
         except InpaintStudioError as exc:
             error = str(exc)
         finally:
+            self._saving = False
             QApplication.restoreOverrideCursor()
         if error is not None:
             dialogs.show_error(self, APP_TITLE, error)
@@ -634,6 +638,9 @@ class MainWindow(QMainWindow):
         return super().eventFilter(obj, event)
 
     def closeEvent(self, event) -> None:  # Qt override
+        if self._saving:  # an export is being written: closing waits for it
+            event.ignore()
+            return
         if not self.confirm_discard():
             event.ignore()
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -311,3 +313,57 @@ def test_16_bit_master_repaired_in_the_editor_exports_16_bits(qtbot, window, dia
     assert back.dtype == np.uint16
     assert np.array_equal(back[~painted], v16[~painted])
     assert not np.array_equal(back[painted], v16[painted])
+
+
+def test_a_fill_finishing_during_an_export_stays_unsaved(
+    qtbot, window, photo_files, tmp_path, monkeypatch
+):
+    from inpaint_studio.core import imageio
+
+    assert window.open_file(photo_files.png)
+    _stroke(window)
+    _select_model(window, "telea")
+    before = window.controller.document.image.copy()
+    real_save = imageio.save_image
+    started = []
+
+    def slow_save(*args, **kwargs):  # a big export: the window keeps running meanwhile
+        started.append(True)
+        deadline = time.monotonic() + 10
+        while not applied and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return real_save(*args, **kwargs)
+
+    applied = []
+    window.controller.inpaint_applied.connect(lambda *a: applied.append(a))
+    monkeypatch.setattr(imageio, "save_image", slow_save)
+    window.inpaint()
+    out = tmp_path / "export.png"
+    assert window.save_as(out)
+    assert started and applied  # the fill landed while the export was written
+    assert np.array_equal(load_image(out).pixels, before)  # the state when Save was pressed
+    assert not np.array_equal(window.controller.document.image, before)
+    assert window.controller.is_modified() and window.controller.document.dirty
+    assert "export.png*" in window.windowTitle()
+
+
+def test_closing_the_window_during_an_export_is_refused(
+    qtbot, window, photo_files, tmp_path, monkeypatch
+):
+    from PySide6.QtCore import QTimer
+
+    from inpaint_studio.core import imageio
+
+    assert window.open_file(photo_files.png)
+    real_save = imageio.save_image
+    closes = []
+
+    def slow_save(*args, **kwargs):
+        time.sleep(0.4)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(imageio, "save_image", slow_save)
+    QTimer.singleShot(50, lambda: closes.append(window.close()))
+    assert window.save_as(tmp_path / "export.png")
+    assert closes == [False] and window.isVisible()
+    assert (tmp_path / "export.png").exists()
