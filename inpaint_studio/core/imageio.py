@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, JpegImagePlugin
 
-from inpaint_studio.core import jpeg_splice
+from inpaint_studio.core import exif_thumbnail, jpeg_splice
 from inpaint_studio.core.atomic import copy_mode as _copy_mode
 from inpaint_studio.core.atomic import create_temp as _create_temp
 from inpaint_studio.core.atomic import fsync_dir as _fsync_dir
@@ -801,6 +801,8 @@ def _encoder_input(
     else:
         image = Image.fromarray(np.ascontiguousarray(pixels))  # (H, W, 3) uint8 -> RGB
     exif = like.exif if like is not None else None
+    if exif is not None:  # its Orientation is 1 and `pixels` are upright
+        exif = exif_thumbnail.refreshed(exif, pixels)
     icc = _icc_for(like.icc_profile, grey) if like is not None else None
     dpi = like.dpi if like is not None else None
     params: dict[str, object] = {}

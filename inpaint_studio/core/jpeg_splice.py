@@ -7,7 +7,8 @@ quantised coefficients are read with libjpeg (the `jpeglib` package), the blocks
 pixels the repair touched are encoded again from the edited pixels (JFIF colour conversion,
 box downsampling as libjpeg does it, an exact 8x8 DCT, the source's tables), and the result is
 written with optimised Huffman tables behind the source's own APPn / COM segments (EXIF with
-its orientation, ICC, XMP, IPTC, JFIF density, comments: byte for byte). Every pixel more than
+its orientation, ICC, XMP, IPTC, JFIF density, comments: byte for byte, but for an EXIF
+thumbnail, redrawn from the repaired photo). Every pixel more than
 one MCU from a repair decodes exactly as it did from the source; the written file is decoded
 and checked before it is returned. Qt-free; arrays here are in the file's stored orientation.
 """
@@ -18,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from inpaint_studio.core import exif_thumbnail
 
 # JFIF YCbCr from RGB (ITU-R BT.601, full range), as libjpeg's jccolor.c
 _YCC = np.array(
@@ -71,7 +74,7 @@ def splice(source: bytes, after: np.ndarray, changed: np.ndarray) -> bytes | Non
     if header is None or not available():
         return None
     try:
-        return _splice(source, header, changed, after)
+        return _splice(source, _thumbnail_redrawn(header, after), changed, after)
     except Exception:  # libjpeg refused the file: the plain re-encode still works
         return None
 
@@ -244,6 +247,21 @@ def _header_segments(data: bytes) -> bytes | None:
             return None  # a multi-picture file: its index points at images not written
         out.append(data[start:end])
     return b"".join(out)
+
+
+def _thumbnail_redrawn(header: bytes, after: np.ndarray) -> bytes:
+    """`header` (APPn / COM segments) with an EXIF thumbnail redrawn from `after`: it is
+    stored in the file's stored orientation, like `after` here (core.exif_thumbnail)."""
+    out, i = [], 0
+    while i + 4 <= len(header):
+        end = i + 2 + int.from_bytes(header[i + 2 : i + 4], "big")
+        segment = header[i:end]
+        if header[i + 1] == 0xE1 and segment[4:10] == exif_thumbnail.EXIF_HEADER:
+            payload = exif_thumbnail.refreshed(segment[4:], after)
+            segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+        out.append(segment)
+        i = end
+    return b"".join(out) + header[i:]
 
 
 def _body(data: bytes) -> bytes | None:
