@@ -70,9 +70,10 @@ def encode_png16(
     exif: bytes | None = None,
     icc: bytes | None = None,
     dpi: tuple[float, float] | None = None,
+    xmp: bytes | None = None,
 ) -> bytes:
     """(H, W) / (H, W, 3) / (H, W, 4) uint16 grey / RGB / RGBA -> 16-bit PNG bytes with the
-    given EXIF, ICC profile and DPI."""
+    given EXIF, ICC profile, DPI and XMP (an iTXt chunk)."""
     import cv2  # imported lazily, as above
 
     if array.ndim == 3:
@@ -92,6 +93,8 @@ def encode_png16(
     block = _exif_block(exif)
     if block:
         extra += _chunk(b"eXIf", block)
+    if xmp:  # keyword, no compression, no language, no translated keyword
+        extra += _chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + xmp)
     rest = _drop_chunks(data[ihdr_end:], {b"iCCP", b"sRGB", b"gAMA", b"pHYs", b"eXIf"})
     return data[:ihdr_end] + extra + rest
 
@@ -114,14 +117,17 @@ def encode_tiff16(
     exif: bytes | None = None,
     icc: bytes | None = None,
     dpi: tuple[float, float] | None = None,
+    xmp: bytes | None = None,
 ) -> bytes:
     """(H, W) / (H, W, 3) / (H, W, 4) uint16 grey / RGB / RGBA -> 16-bit TIFF bytes
-    (deflate, horizontal predictor) with the ICC profile, DPI and EXIF main-IFD tags."""
+    (deflate, horizontal predictor) with the ICC profile, DPI, EXIF main-IFD tags and XMP."""
     import tifffile
 
     photometric = "minisblack" if array.ndim == 2 else "rgb"
     extrasamples = ("unassalpha",) if array.ndim == 3 and array.shape[2] == 4 else None
     extratags, software = _tiff_tags(exif)
+    if xmp:
+        extratags = [*extratags, (700, 1, len(xmp), xmp, True)]  # XMLPacket, BYTE
     buffer = io.BytesIO()
     tifffile.imwrite(  # classic little-endian TIFF: what _with_exif_ifd can extend
         buffer,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, JpegImagePlugin
 
-from inpaint_studio.core import exif_thumbnail, jpeg_splice
+from inpaint_studio.core import exif_thumbnail, jpeg_splice, xmp_iptc
 from inpaint_studio.core.atomic import copy_mode as _copy_mode
 from inpaint_studio.core.atomic import create_temp as _create_temp
 from inpaint_studio.core.atomic import fsync_dir as _fsync_dir
@@ -115,6 +115,11 @@ class LoadedImage:
     # the JPEG file as opened (None for other formats): JPEG exports of edits keep its
     # coefficients in every 8x8 block the edit left alone (core.jpeg_splice)
     source_jpeg: bytes | None = field(default=None, repr=False)
+    # written back on every export (core.xmp_iptc): the XMP packet (a tiff:Orientation in it
+    # reset to 1 like the EXIF's), a JPEG's APP13 segments (IPTC) and its COM text
+    xmp: bytes | None = field(default=None, repr=False)
+    app13: bytes | None = field(default=None, repr=False)
+    comment: bytes | None = field(default=None, repr=False)
 
     @property
     def notices(self) -> list[str]:
@@ -236,9 +241,12 @@ def _load(
             # From here on Pillow's own bomb guard uses the caller's limit as well.
             Image.MAX_IMAGE_PIXELS = max_pixels
             loaded = _decode(im, f)
-            if im.format == "JPEG":  # not MPO: its APP2 index points at further images
+            if im.format in ("JPEG", "MPO"):
                 f.seek(0)
-                loaded.source_jpeg = f.read()
+                data = f.read()
+                loaded.app13 = xmp_iptc.app13_of(data)
+                if im.format == "JPEG":  # not MPO: its APP2 index points at further images
+                    loaded.source_jpeg = data
         except InpaintStudioError:
             raise
         except Exception as exc:  # decoders raise anything on hostile input
@@ -347,6 +355,8 @@ def _decode(im: Image.Image, f: io.BufferedReader) -> LoadedImage:
         warnings=notes,
         grey=grey,
         samples16=None if samples16 is None else np.ascontiguousarray(samples16, dtype=np.uint16),
+        xmp=xmp_iptc.xmp_of(im, upright=orientation != 1),
+        comment=xmp_iptc.comment_of(im),
     )
 
 
@@ -664,6 +674,10 @@ def save_image(
             image, params = _encoder_input(fmt, pixels, alpha, like, quality)
             if params.get("quality") is not None:
                 how = f"{fmt} quality {params['quality']}"
+            if fmt == "JPEG" and like is not None and like.app13:  # IPTC: Pillow cannot
+                buffer = io.BytesIO()
+                image.save(buffer, format=fmt, **params)
+                deep = xmp_iptc.with_app13(buffer.getvalue(), like.app13)
         tmp, fd = _create_temp(p)
         with os.fdopen(fd, "wb") as f:
             if deep is None:
@@ -745,6 +759,7 @@ def _deep_payload(
         return None  # an alpha the 16-bit source did not have
     array = merge_16(samples, to_grey(pixels) if samples.ndim == 2 else pixels, alpha)
     meta = {"exif": like.exif, "icc": _icc_for(like.icc_profile, samples.ndim == 2)}
+    meta["xmp"] = like.xmp
     if fmt == "PNG":
         return encode_png16(array, dpi=like.dpi, **meta)
     return encode_tiff16(array, dpi=like.dpi, **meta)
@@ -834,6 +849,8 @@ def _encoder_input(
         params["icc_profile"] = icc
     if dpi:
         params["dpi"] = dpi
+    if like is not None and fmt != "BMP":
+        xmp_iptc.save_params(fmt, params, like.xmp, like.comment)
     return image, params
 
 

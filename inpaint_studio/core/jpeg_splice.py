@@ -206,8 +206,9 @@ def _place(grid: np.ndarray, new: np.ndarray, hit: np.ndarray, rows, cols) -> No
     grid[r[ok], c[ok]] = new[i[ok], j[ok], k[ok]]
 
 
-def _segments(data: bytes) -> list[tuple[int, int, int]] | None:
-    """(marker, start, end) of each segment after SOI up to SOS (SOS included), or None."""
+def segments(data: bytes) -> list[tuple[int, int, int]] | None:
+    """(marker, start, end) of each segment of a JPEG after SOI up to SOS (SOS included);
+    None when it does not parse."""
     if data[:2] != b"\xff\xd8":
         return None
     out = []
@@ -236,11 +237,11 @@ def _is_meta(marker: int) -> bool:
 def _header_segments(data: bytes) -> bytes | None:
     """The source's APPn / COM segments (all before its image data), verbatim and in order;
     None if the file does not parse or is a multi-picture file."""
-    segments = _segments(data)
-    if segments is None:
+    found = segments(data)
+    if found is None:
         return None
     out = []
-    for marker, start, end in segments:
+    for marker, start, end in found:
         if not _is_meta(marker):
             continue
         if marker == 0xE2 and data[start + 4 : start + 8] == b"MPF\x00":
@@ -266,11 +267,11 @@ def _thumbnail_redrawn(header: bytes, after: np.ndarray) -> bytes:
 
 def _body(data: bytes) -> bytes | None:
     """Everything of a written JPEG after SOI but its APPn / COM segments."""
-    segments = _segments(data)
-    if segments is None:
+    found = segments(data)
+    if found is None:
         return None
-    kept = [data[start:end] for marker, start, end in segments if not _is_meta(marker)]
-    return b"".join(kept) + data[segments[-1][2] :]
+    kept = [data[start:end] for marker, start, end in found if not _is_meta(marker)]
+    return b"".join(kept) + data[found[-1][2] :]
 
 
 def _mcu_any(flags: np.ndarray, mcu: tuple[int, int]) -> np.ndarray:

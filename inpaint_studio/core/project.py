@@ -10,6 +10,8 @@ No Qt, no torch. A project is a zip archive:
     original/<name>         the opened photo file, byte for byte (when it could be read)
     meta/exif.bin           EXIF block to write on export (when the source had one)
     meta/icc.icc            ICC profile to write on export (when the source had one)
+    meta/xmp.xml, meta/app13.bin, meta/comment.bin
+                            XMP packet, JPEG APP13 (IPTC) segments, JPEG comment (when present)
     history/NNNNN-<part>.png   per step: image-before / image-after (RGB), mask-before /
                                mask-after (grey); only the parts the step changed
 
@@ -53,6 +55,8 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _MAX_STEPS = 1_000_000
 _MAX_JSON_BYTES = 64 * 2**20
 _MAX_META_BYTES = 16 * 2**20
+# LoadedImage fields written back on export (core.xmp_iptc) -> their entries in the zip
+_TEXT_META = {"xmp": "meta/xmp.xml", "app13": "meta/app13.bin", "comment": "meta/comment.bin"}
 _MAX_ORIGINAL_BYTES = 4 * 2**30
 
 
@@ -261,6 +265,10 @@ def _entries(
         yield "meta/exif.bin", bytes(original.exif), deflated
     if original is not None and original.icc_profile:
         yield "meta/icc.icc", bytes(original.icc_profile), deflated
+    for name, entry in _TEXT_META.items():
+        value = getattr(original, name, None)
+        if value:
+            yield entry, bytes(value), deflated
     for i, edit in enumerate(snap.edits):
         for part, data in cache.parts(edit, level).items():
             yield _step_entry(i, part), data, stored
@@ -285,6 +293,7 @@ def _source_meta(snap: ProjectSnapshot, source_file: str | None) -> dict[str, ob
         "format": getattr(o, "format", None) or "",
         "exif": bool(o is not None and o.exif),
         "icc": bool(o is not None and o.icc_profile),
+        **{name: bool(getattr(o, name, None)) for name in _TEXT_META},
         "jpeg_quality": getattr(o, "jpeg_quality", None),
         "jpeg_subsampling": getattr(o, "jpeg_subsampling", None),
         "dpi": None if o is None or o.dpi is None else [float(v) for v in o.dpi],
@@ -558,6 +567,9 @@ def _read_source(
     )
     if fmt == "JPEG" and data is not None:
         original.source_jpeg = data  # JPEG exports keep its unedited blocks (core.jpeg_splice)
+    for name, entry in _TEXT_META.items():  # absent from projects written before 2026-12-05
+        if _opt_bool(source, name):
+            setattr(original, name, _read_entry(zf, entry, _MAX_META_BYTES))
     if original.bit_depth == 16 and data is not None:
         # exports keep the 16 bits outside the repairs (the limit the user set for opening)
         samples16 = decode_samples16(data, default_max_pixels())
