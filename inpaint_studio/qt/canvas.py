@@ -27,6 +27,7 @@ from inpaint_studio.core.brush import MAX_BRUSH_SIZE, StrokeRecorder
 from inpaint_studio.core.document import Document
 from inpaint_studio.core.geometry import Rect
 from inpaint_studio.core.history import Edit
+from inpaint_studio.core.lasso import lasso_edit
 from inpaint_studio.qt.convert import mask_to_qimage, rgb_to_qimage, write_mask, write_rgb
 from inpaint_studio.qt.signals import emit
 
@@ -38,6 +39,7 @@ WHEEL_ZOOM_PER_DEGREE = 1.0025  # 120 units (one notch) -> x1.35
 class Tool(enum.Enum):
     BRUSH = "brush"
     ERASER = "eraser"
+    LASSO = "lasso"  # drag an outline; release fills it (core.lasso)
 
 
 def _qrectf(rect: Rect) -> QRectF:
@@ -111,9 +113,12 @@ class CanvasView(QGraphicsView):
         self._tool = Tool.BRUSH
         self._brush_size = 40
         self._recorder: StrokeRecorder | None = None
+        self._lasso: list[tuple[float, float]] | None = None  # outline being drawn (image px)
+        self._lasso_erase = False
         self._cursor: QPointF | None = None  # brush centre in scene coordinates
         self._space_held = False
         self._pan_last: QPointF | None = None
+        self._gesture_button = Qt.MouseButton.LeftButton  # the button drawing the gesture
         self._fit_mode = True
 
     # --- document -------------------------------------------------------------------------
@@ -276,7 +281,7 @@ class CanvasView(QGraphicsView):
 
     # --- strokes (image coordinates: pixel centres at integers) ----------------------------
     def is_stroking(self) -> bool:
-        return self._recorder is not None
+        return self._recorder is not None or self._lasso is not None
 
     def begin_stroke(self, x: float, y: float, erase: bool | None = None) -> bool:
         """Start a gesture at image point (x, y); erase defaults to the current tool."""
@@ -299,6 +304,8 @@ class CanvasView(QGraphicsView):
 
     def end_stroke(self) -> Edit | None:
         """Finish the gesture: emits and returns its single Edit (None if nothing changed)."""
+        if self._lasso is not None:
+            return self.end_lasso()
         recorder, self._recorder = self._recorder, None
         if recorder is None:
             return None
@@ -307,8 +314,44 @@ class CanvasView(QGraphicsView):
             emit(self.stroke_finished, edit)
         return edit
 
+    def begin_lasso(self, x: float, y: float, erase: bool = False) -> bool:
+        """Start an outline at image point (x, y); `erase` takes its inside out of the mask."""
+        if self._doc is None or self._showing_original:
+            return False
+        self.end_stroke()
+        self._lasso, self._lasso_erase = [(x, y)], erase
+        return True
+
+    def extend_lasso(self, x: float, y: float) -> None:
+        """Add (x, y) to the outline; only the outline is repainted, the mask waits."""
+        if self._lasso is None or self._lasso[-1] == (x, y):
+            return
+        corners = (self._lasso[0], self._lasso[-1], (x, y))  # new segment, old / new closing
+        self._lasso.append((x, y))
+        xs, ys = [c[0] + 0.5 for c in corners], [c[1] + 0.5 for c in corners]
+        scene = QRectF(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+        area = self.viewportTransform().mapRect(scene).toAlignedRect()
+        self.viewport().update(area.adjusted(-3, -3, 3, 3))
+
+    def end_lasso(self) -> Edit | None:
+        """Fill the closed outline into the mask: emits and returns its Edit (None if nothing
+        changed or fewer than three points)."""
+        points, self._lasso = self._lasso, None
+        self.viewport().update()
+        if points is None or self._doc is None:
+            return None
+        edit = lasso_edit(self._doc.mask, points, erase=self._lasso_erase)
+        if edit is not None:
+            self._doc.apply(edit)
+            self.update_region(edit.rect, image=False, mask=True)
+            emit(self.stroke_finished, edit)
+        return edit
+
     def cancel_stroke(self) -> None:
         """Abandon a gesture, putting back the mask pixels it changed."""
+        if self._lasso is not None:  # nothing was written yet
+            self._lasso = None
+            self.viewport().update()
         recorder, self._recorder = self._recorder, None
         if recorder is None or self._doc is None:
             return
@@ -337,6 +380,10 @@ class CanvasView(QGraphicsView):
         self._update_cursor_area(old)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # Qt override
+        if self._lasso is not None:
+            self._draw_lasso(painter)
+        if self._tool == Tool.LASSO and self._recorder is None:
+            return  # no brush circle: the cross cursor marks the point
         if self._cursor is None or self._doc is None or self._showing_original:
             return
         if self._space_held or self._pan_last is not None:
@@ -350,6 +397,23 @@ class CanvasView(QGraphicsView):
         dark = QPen(QColor(0, 0, 0, 220), 0, Qt.PenStyle.DashLine)
         painter.setPen(dark)
         painter.drawEllipse(self._cursor, r, r)
+        painter.restore()
+
+    def _draw_lasso(self, painter: QPainter) -> None:
+        """The outline so far (scene = image + 0.5), closed by a dotted line to its start."""
+        points = [QPointF(x + 0.5, y + 0.5) for x, y in self._lasso or []]
+        if len(points) < 2:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for pen in (
+            QPen(QColor(255, 255, 255, 230), 0),
+            QPen(QColor(0, 0, 0, 230), 0, Qt.PenStyle.DashLine),
+        ):
+            painter.setPen(pen)
+            painter.drawPolyline(points)
+        painter.setPen(QPen(QColor(255, 255, 255, 160), 0, Qt.PenStyle.DotLine))
+        painter.drawLine(points[-1], points[0])
         painter.restore()
 
     # --- events ---------------------------------------------------------------------------
@@ -375,10 +439,17 @@ class CanvasView(QGraphicsView):
             self._start_pan(pos)
             event.accept()
             return
-        if button == Qt.MouseButton.LeftButton:
+        if button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             scene = self._to_scene(pos)
             self._move_cursor(scene)
-            if self.begin_stroke(scene.x() - 0.5, scene.y() - 0.5):
+            x, y = scene.x() - 0.5, scene.y() - 0.5
+            erase = button == Qt.MouseButton.RightButton  # right drag always takes away
+            self._gesture_button = button
+            if self._tool == Tool.LASSO:
+                started = self.begin_lasso(x, y, erase=erase)
+            else:
+                started = self.begin_stroke(x, y, erase=True if erase else None)
+            if started:
                 event.accept()
                 return
         super().mousePressEvent(event)
@@ -395,6 +466,10 @@ class CanvasView(QGraphicsView):
             return
         scene = self._to_scene(pos)
         self._move_cursor(scene)
+        if self._lasso is not None:
+            self.extend_lasso(scene.x() - 0.5, scene.y() - 0.5)
+            event.accept()
+            return
         if self._recorder is not None:
             self.extend_stroke(scene.x() - 0.5, scene.y() - 0.5)
             event.accept()
@@ -413,13 +488,19 @@ class CanvasView(QGraphicsView):
             )
             event.accept()
             return
-        if button == Qt.MouseButton.LeftButton and self._recorder is not None:
+        if button == self._gesture_button and self.is_stroking():
             scene = self._to_scene(event.position())
-            self.extend_stroke(scene.x() - 0.5, scene.y() - 0.5)
+            if self._lasso is not None:
+                self.extend_lasso(scene.x() - 0.5, scene.y() - 0.5)
+            else:
+                self.extend_stroke(scene.x() - 0.5, scene.y() - 0.5)
             self.end_stroke()
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event) -> None:  # Qt override: the right button erases
+        event.accept()
 
     def leaveEvent(self, event) -> None:  # Qt override
         self._move_cursor(None)

@@ -193,8 +193,14 @@ class MainWindow(QMainWindow):
         self.eraser_action = self._action(
             "&Eraser", lambda: c.set_tool(Tool.ERASER), ["E"], "Erase the mask"
         )
+        self.lasso_action = self._action(
+            "&Lasso",
+            lambda: c.set_tool(Tool.LASSO),
+            ["L"],
+            "Draw an outline around what to remove; release fills it (right drag: takes it out)",
+        )
         group = QActionGroup(self)
-        for action in (self.brush_action, self.eraser_action):
+        for action in (self.brush_action, self.eraser_action, self.lasso_action):
             action.setCheckable(True)
             group.addAction(action)
         self.brush_action.setChecked(True)
@@ -246,7 +252,9 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(a)
         self.view_menu.addAction(self.zoom_out_action)
         tools_menu = bar.addMenu("&Tools")
-        for a in (self.brush_action, self.eraser_action, self.smaller_action, self.larger_action):
+        for a in (self.brush_action, self.eraser_action, self.lasso_action):
+            tools_menu.addAction(a)
+        for a in (self.smaller_action, self.larger_action):
             tools_menu.addAction(a)
         tools_menu.addSeparator()
         tools_menu.addAction(self.grain_action)
@@ -259,6 +267,7 @@ class MainWindow(QMainWindow):
         bar.setObjectName("tools")
         bar.addAction(self.brush_action)
         bar.addAction(self.eraser_action)
+        bar.addAction(self.lasso_action)
         self.size_spin = QSpinBox()
         self.size_spin.setRange(1, MAX_BRUSH_SIZE)
         self.size_spin.setSuffix(" px")
@@ -360,7 +369,8 @@ class MainWindow(QMainWindow):
 
     # --- reactions ------------------------------------------------------------------------
     def _on_tool_changed(self, tool: Tool) -> None:
-        (self.eraser_action if tool == Tool.ERASER else self.brush_action).setChecked(True)
+        actions = {Tool.ERASER: self.eraser_action, Tool.LASSO: self.lasso_action}
+        actions.get(tool, self.brush_action).setChecked(True)
 
     def _on_document_changed(self) -> None:
         has_doc = self.controller.document is not None

@@ -25,13 +25,13 @@ def _vp(window: MainWindow, x: float, y: float) -> QPoint:
     return window.canvas.image_to_viewport(x + 0.5, y + 0.5).toPoint()
 
 
-def _mouse_stroke(window: MainWindow, points) -> None:
+def _mouse_stroke(window: MainWindow, points, button=Qt.MouseButton.LeftButton) -> None:
     vp = window.canvas.viewport()
-    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    QTest.mousePress(vp, left, none, _vp(window, *points[0]))
+    none = Qt.KeyboardModifier.NoModifier
+    QTest.mousePress(vp, button, none, _vp(window, *points[0]))
     for p in points[1:]:
         QTest.mouseMove(vp, _vp(window, *p))
-    QTest.mouseRelease(vp, left, none, _vp(window, *points[-1]))
+    QTest.mouseRelease(vp, button, none, _vp(window, *points[-1]))
 
 
 def _slow_started(fake_backends) -> bool:
@@ -367,3 +367,29 @@ def test_closing_the_window_during_an_export_is_refused(
     assert window.save_as(tmp_path / "export.png")
     assert closes == [False] and window.isVisible()
     assert (tmp_path / "export.png").exists()
+
+
+def test_lasso_fills_an_outline_and_right_drags_take_away(qtbot, window, photo_files):
+    assert window.open_file(photo_files.png)
+    doc, stack = window.controller.document, window.stack
+    QTest.keyClick(window.canvas, Qt.Key.Key_L)
+    assert window.lasso_action.isChecked()
+    _mouse_stroke(window, [(60, 40), (160, 40), (160, 140), (60, 140)])  # a square outline
+    assert stack.count() == 1 and stack.text(0) == "Lasso"  # one gesture, one step
+    assert doc.mask[90, 110] == 255 and doc.mask[38, 110] == 0 and doc.mask[90, 165] == 0
+    assert abs(np.count_nonzero(doc.mask) - 100 * 100) < 400
+    right = Qt.MouseButton.RightButton
+    _mouse_stroke(window, [(100, 80), (130, 80), (130, 110), (100, 110)], right)
+    assert stack.count() == 2 and stack.text(1) == "Lasso erase"
+    assert doc.mask[95, 115] == 0 and doc.mask[60, 70] == 255
+    window.controller.undo()
+    assert doc.mask[95, 115] == 255
+    window.controller.undo()
+    assert not doc.mask.any()
+    # with the brush, a right drag erases too
+    QTest.keyClick(window.canvas, Qt.Key.Key_B)
+    window.canvas.set_brush_size(20)
+    _mouse_stroke(window, [(60, 200), (200, 200)])
+    _mouse_stroke(window, [(100, 200), (140, 200)], right)
+    assert stack.text(stack.count() - 1) == "Erase"
+    assert doc.mask[200, 70] == 255 and doc.mask[200, 120] == 0
