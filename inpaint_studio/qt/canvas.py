@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from inpaint_studio.core.brush import MAX_BRUSH_SIZE, StrokeRecorder
+from inpaint_studio.core.display_colour import DisplayTransform
 from inpaint_studio.core.document import Document
 from inpaint_studio.core.geometry import Rect
 from inpaint_studio.core.history import Edit
@@ -120,6 +121,7 @@ class CanvasView(QGraphicsView):
         self._pan_last: QPointF | None = None
         self._gesture_button = Qt.MouseButton.LeftButton  # the button drawing the gesture
         self._fit_mode = True
+        self._display = DisplayTransform(None)
 
     # --- document -------------------------------------------------------------------------
     @property
@@ -132,12 +134,14 @@ class CanvasView(QGraphicsView):
         self._doc = doc
         self._original_qimage = None
         self._showing_original = False
+        icc = getattr(getattr(doc, "original", None), "icc_profile", None)
+        self._display = DisplayTransform(icc)  # the photo's profile -> sRGB, for the screen
         if doc is None:
             self._image_qimage = QImage()
             self._mask_qimage = QImage()
             self._original_pixels = None
         else:
-            self._image_qimage = rgb_to_qimage(doc.image)
+            self._image_qimage = rgb_to_qimage(self._display.apply(doc.image))
             self._mask_qimage = mask_to_qimage(doc.mask)
             original = doc.original
             pixels = getattr(original, "pixels", None)
@@ -151,6 +155,12 @@ class CanvasView(QGraphicsView):
         self.scene().setSceneRect(self._image_item.boundingRect())
         self.fit()
 
+    @property
+    def display_profile(self) -> str | None:
+        """The name of the ICC profile the photo is converted from for the screen, "" when
+        unnamed; None when it is shown as it is (no profile, or sRGB)."""
+        return self._display.description if self._display.active else None
+
     def update_region(self, rect: Rect, image: bool = True, mask: bool = True) -> None:
         """Re-read the document's pixels inside `rect` only and repaint that area."""
         doc = self._doc
@@ -160,7 +170,8 @@ class CanvasView(QGraphicsView):
         if rect.is_empty():
             return
         if image:
-            write_rgb(self._image_qimage, doc.image, rect)
+            tile = self._display.apply(doc.image[rect.slices])
+            write_rgb(self._image_qimage, tile, Rect(0, 0, rect.w, rect.h), at=(rect.x, rect.y))
             if not self._showing_original:
                 self._image_item.update(_qrectf(rect))
         if mask:
@@ -186,7 +197,7 @@ class CanvasView(QGraphicsView):
         if show:
             self.end_stroke()
             if self._original_qimage is None:
-                self._original_qimage = rgb_to_qimage(self._original_pixels)
+                self._original_qimage = rgb_to_qimage(self._display.apply(self._original_pixels))
             self._image_item.set_image(self._original_qimage)
         else:
             self._image_item.set_image(self._image_qimage)

@@ -99,7 +99,14 @@ class EditorController(QObject):
     def load_notices(self) -> list[str]:
         """What the user should know about the open photo's file (nothing was lost)."""
         original = self.document.original if self.document is not None else None
-        return [] if original is None else original.notices
+        notes = [] if original is None else list(original.notices)
+        profile = self.canvas.display_profile
+        if profile is not None:
+            notes.append(
+                f"Colours shown in sRGB from its embedded profile ({profile or 'unnamed'}); "
+                "edits and exports keep the photo's own."
+            )
+        return notes
 
     def open_path(self, path: str | Path) -> list[str]:
         """Open a photo or a .inpaint project as the new document; returns load warnings.
