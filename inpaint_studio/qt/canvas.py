@@ -533,6 +533,10 @@ class CanvasView(QGraphicsView):
             self.adjust_brush_size(1 if key == Qt.Key.Key_BracketRight else -1)
             event.accept()
             return
+        if key == Qt.Key.Key_Escape and self.is_stroking():  # drop the gesture in progress
+            self.cancel_stroke()
+            event.accept()
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:  # Qt override

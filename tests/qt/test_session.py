@@ -386,6 +386,14 @@ def test_lasso_fills_an_outline_and_right_drags_take_away(qtbot, window, photo_f
     assert doc.mask[95, 115] == 255
     window.controller.undo()
     assert not doc.mask.any()
+    # Esc drops an outline in progress: nothing is filled, no step is added
+    vp, none = window.canvas.viewport(), Qt.KeyboardModifier.NoModifier
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, none, _vp(window, 60, 40))
+    for point in [(160, 40), (160, 140)]:
+        QTest.mouseMove(vp, _vp(window, *point))
+    QTest.keyClick(window.canvas, Qt.Key.Key_Escape)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, none, _vp(window, 160, 140))
+    assert stack.count() == 2 and not doc.mask.any()
     # with the brush, a right drag erases too
     QTest.keyClick(window.canvas, Qt.Key.Key_B)
     window.canvas.set_brush_size(20)
