@@ -674,10 +674,13 @@ def save_image(
             image, params = _encoder_input(fmt, pixels, alpha, like, quality)
             if params.get("quality") is not None:
                 how = f"{fmt} quality {params['quality']}"
-            if fmt == "JPEG" and like is not None and like.app13:  # IPTC: Pillow cannot
+            tail = b""
+            if fmt == "JPEG" and like is not None and like.source_jpeg is not None:
+                tail = jpeg_splice.trailer(like.source_jpeg)  # e.g. a motion photo's video
+            if fmt == "JPEG" and like is not None and (like.app13 or tail):  # Pillow cannot
                 buffer = io.BytesIO()
                 image.save(buffer, format=fmt, **params)
-                deep = xmp_iptc.with_app13(buffer.getvalue(), like.app13)
+                deep = xmp_iptc.with_app13(buffer.getvalue(), like.app13) + tail
         tmp, fd = _create_temp(p)
         with os.fdopen(fd, "wb") as f:
             if deep is None:

@@ -129,7 +129,9 @@ def _splice(source: bytes, header: bytes, changed: np.ndarray, after: np.ndarray
     if body is None:
         return None
     data = b"\xff\xd8" + header + body
-    return data if _decodes_as(data, after, hit, mcu) else None
+    if not _decodes_as(data, after, hit, mcu):
+        return None
+    return data + trailer(source)
 
 
 def mcu_blocks(
@@ -228,6 +230,32 @@ def segments(data: bytes) -> list[tuple[int, int, int]] | None:
             return out
         i += 2 + length
     return None
+
+
+def trailer(data: bytes) -> bytes:
+    """What follows a JPEG's own end-of-image marker: a motion photo's video, a maker's
+    appended data (located from the end of the file, so it stays valid behind a new image);
+    b"" when there is none or the file does not parse."""
+    found = segments(data)
+    if not found:
+        return b""
+    i, n = found[-1][2], len(data)
+    while True:  # entropy-coded data: 0xFF is followed by 00 (stuffing), RSTn or a marker
+        i = data.find(b"\xff", i)
+        if i < 0 or i + 1 >= n:
+            return b""
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+        elif marker == 0x00 or 0xD0 <= marker <= 0xD7:
+            i += 2
+        elif marker == 0xD9:
+            return data[i + 2 :]
+        else:  # a table or the next scan of a progressive file: skip its header
+            length = int.from_bytes(data[i + 2 : i + 4], "big")
+            if length < 2 or i + 4 > n:
+                return b""
+            i += 2 + length
 
 
 def _is_meta(marker: int) -> bool:

@@ -308,3 +308,29 @@ def test_multi_picture_files_are_not_spliced() -> None:
     mpf = b"MPF\x00" + bytes(20)
     data = b"\xff\xd8" + b"\xff\xe2" + (len(mpf) + 2).to_bytes(2, "big") + mpf + b"\xff\xd9"
     assert jpeg_splice._header_segments(data) is None
+
+
+@pytest.mark.parametrize("params", [{}, {"progressive": True}, {"restart_marker_blocks": 4}])
+def test_the_data_after_the_image_is_found(params) -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(photo()).save(buffer, format="JPEG", quality=85, **params)
+    data = buffer.getvalue()
+    assert jpeg_splice.trailer(data) == b""
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8 + b"\xff\xd9\xff"
+    assert jpeg_splice.trailer(data + video) == video
+    assert jpeg_splice.trailer(b"not a jpeg") == b""
+    assert jpeg_splice.trailer(data[: len(data) // 2]) == b""  # truncated: no end marker
+
+
+@pytest.mark.parametrize("quality", [None, 80])  # the source's blocks kept / re-encoded
+def test_a_motion_photos_video_stays_behind_the_edited_image(tmp_path: Path, quality) -> None:
+    video = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64  # located from the end
+    src = jpeg_file(tmp_path / "in.jpg", photo())
+    src.write_bytes(src.read_bytes() + video)
+    loaded = load_image(src)
+    edited = edit(loaded.pixels)
+    save_image(tmp_path / "out.jpg", edited, like=loaded, quality=quality)
+    out = (tmp_path / "out.jpg").read_bytes()
+    assert out.endswith(video) and jpeg_splice.trailer(out) == video
+    again = load_image(tmp_path / "out.jpg")
+    assert np.abs(again.pixels.astype(int) - edited).mean() < 3
