@@ -8,9 +8,10 @@ pixels the repair touched are encoded again from the edited pixels (JFIF colour 
 box downsampling as libjpeg does it, an exact 8x8 DCT, the source's tables), and the result is
 written with optimised Huffman tables behind the source's own APPn / COM segments (EXIF with
 its orientation, ICC, XMP, IPTC, JFIF density, comments: byte for byte, but for an EXIF
-thumbnail, redrawn from the repaired photo). Every pixel more than
-one MCU from a repair decodes exactly as it did from the source; the written file is decoded
-and checked before it is returned. Qt-free; arrays here are in the file's stored orientation.
+thumbnail, redrawn from the repaired photo), and whatever followed the source's image (a
+motion photo's video) follows it again. Every pixel more than one MCU from a repair decodes
+exactly as it did from the source; the written file is decoded and checked before it is
+returned. Qt-free; arrays here are in the file's stored orientation.
 """
 
 from __future__ import annotations
