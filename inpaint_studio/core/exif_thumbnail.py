@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import struct
 
-import cv2
 import numpy as np
 
 EXIF_HEADER = b"Exif\x00\x00"
@@ -97,6 +96,8 @@ def _size_of(jpeg: bytes) -> tuple[int, int] | None:
 
 def _drawn(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(h, w, 3) uint8: `pixels` shrunk to fit `size` = (w, h), centred on black."""
+    import cv2  # lazily, as core.imageio does: opening a photo does not need it
+
     width, height = size
     h, w = pixels.shape[:2]
     scale = min(width / w, height / h)

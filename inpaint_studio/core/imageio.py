@@ -674,13 +674,8 @@ def save_image(
             image, params = _encoder_input(fmt, pixels, alpha, like, quality)
             if params.get("quality") is not None:
                 how = f"{fmt} quality {params['quality']}"
-            tail = b""
-            if fmt == "JPEG" and like is not None and like.source_jpeg is not None:
-                tail = jpeg_splice.trailer(like.source_jpeg)  # e.g. a motion photo's video
-            if fmt == "JPEG" and like is not None and (like.app13 or tail):  # Pillow cannot
-                buffer = io.BytesIO()
-                image.save(buffer, format=fmt, **params)
-                deep = xmp_iptc.with_app13(buffer.getvalue(), like.app13) + tail
+            if fmt == "JPEG":
+                deep = _jpeg_with_source_extras(image, params, like)
         tmp, fd = _create_temp(p)
         with os.fdopen(fd, "wb") as f:
             if deep is None:
@@ -761,8 +756,8 @@ def _deep_payload(
     elif alpha is not None and (samples.ndim == 2 or samples.shape[2] != 4):
         return None  # an alpha the 16-bit source did not have
     array = merge_16(samples, to_grey(pixels) if samples.ndim == 2 else pixels, alpha)
-    meta = {"exif": like.exif, "icc": _icc_for(like.icc_profile, samples.ndim == 2)}
-    meta["xmp"] = like.xmp
+    icc = _icc_for(like.icc_profile, samples.ndim == 2)
+    meta = {"exif": like.exif, "icc": icc, "xmp": like.xmp}
     if fmt == "PNG":
         return encode_png16(array, dpi=like.dpi, **meta)
     return encode_tiff16(array, dpi=like.dpi, **meta)
@@ -770,6 +765,21 @@ def _deep_payload(
 
 # EXIF orientation -> the one that undoes it (_apply_orientation of both is the identity)
 _UNDO_ORIENTATION = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}
+
+
+def _jpeg_with_source_extras(
+    image: Image.Image, params: dict[str, object], like: LoadedImage | None
+) -> bytes | None:
+    """The re-encoded JPEG with what Pillow cannot write: the source's APP13 (IPTC) segments
+    and whatever followed its image (a motion photo's video); None when there is neither."""
+    if like is None:
+        return None
+    tail = b"" if like.source_jpeg is None else jpeg_splice.trailer(like.source_jpeg)
+    if not (like.app13 or tail):
+        return None
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", **params)
+    return xmp_iptc.with_app13(buffer.getvalue(), like.app13) + tail
 
 
 _SPLICE_NOTE = "original JPEG data kept outside the repairs"

@@ -71,11 +71,11 @@ def splice(source: bytes, after: np.ndarray, changed: np.ndarray) -> bytes | Non
         return None
     if not changed.any():
         return source
-    header = _header_segments(source)
+    header = _header_segments(source, after)
     if header is None or not available():
         return None
     try:
-        return _splice(source, _thumbnail_redrawn(header, after), changed, after)
+        return _splice(source, header, changed, after)
     except Exception:  # libjpeg refused the file: the plain re-encode still works
         return None
 
@@ -263,9 +263,11 @@ def _is_meta(marker: int) -> bool:
     return 0xE0 <= marker <= 0xEF or marker == 0xFE  # APP0..APP15, COM
 
 
-def _header_segments(data: bytes) -> bytes | None:
-    """The source's APPn / COM segments (all before its image data), verbatim and in order;
-    None if the file does not parse or is a multi-picture file."""
+def _header_segments(data: bytes, after: np.ndarray | None = None) -> bytes | None:
+    """The source's APPn / COM segments (all before its image data), verbatim and in order,
+    but for an EXIF thumbnail redrawn from `after` when given (it is stored in the file's
+    stored orientation, as `after` is here: core.exif_thumbnail); None if the file does not
+    parse or is a multi-picture file."""
     found = segments(data)
     if found is None:
         return None
@@ -275,23 +277,12 @@ def _header_segments(data: bytes) -> bytes | None:
             continue
         if marker == 0xE2 and data[start + 4 : start + 8] == b"MPF\x00":
             return None  # a multi-picture file: its index points at images not written
-        out.append(data[start:end])
-    return b"".join(out)
-
-
-def _thumbnail_redrawn(header: bytes, after: np.ndarray) -> bytes:
-    """`header` (APPn / COM segments) with an EXIF thumbnail redrawn from `after`: it is
-    stored in the file's stored orientation, like `after` here (core.exif_thumbnail)."""
-    out, i = [], 0
-    while i + 4 <= len(header):
-        end = i + 2 + int.from_bytes(header[i + 2 : i + 4], "big")
-        segment = header[i:end]
-        if header[i + 1] == 0xE1 and segment[4:10] == exif_thumbnail.EXIF_HEADER:
+        segment = data[start:end]
+        if after is not None and marker == 0xE1 and segment[4:10] == exif_thumbnail.EXIF_HEADER:
             payload = exif_thumbnail.refreshed(segment[4:], after)
             segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
         out.append(segment)
-        i = end
-    return b"".join(out) + header[i:]
+    return b"".join(out)
 
 
 def _body(data: bytes) -> bytes | None:

@@ -170,8 +170,7 @@ class CanvasView(QGraphicsView):
         if rect.is_empty():
             return
         if image:
-            tile = self._display.apply(doc.image[rect.slices])
-            write_rgb(self._image_qimage, tile, Rect(0, 0, rect.w, rect.h), at=(rect.x, rect.y))
+            write_rgb(self._image_qimage, self._display.apply(doc.image[rect.slices]), rect)
             if not self._showing_original:
                 self._image_item.update(_qrectf(rect))
         if mask:

@@ -29,16 +29,11 @@ def qimage_to_rgb(image: QImage) -> np.ndarray:
     return np.array(qimage2ndarray.rgb_view(image), copy=True)
 
 
-def write_rgb(
-    image: QImage, rgb: np.ndarray, rect: Rect, at: tuple[int, int] | None = None
-) -> None:
-    """Copy (H,W,3) uint8 `rgb`[rect] into an RGB32 `image`, in place: into the same rect, or
-    with its top-left corner at `at` = (x, y)."""
+def write_rgb(image: QImage, tile: np.ndarray, rect: Rect) -> None:
+    """Copy a (rect.h, rect.w, 3) uint8 RGB `tile` into `rect` of an RGB32 `image`, in place."""
     if rect.is_empty():
         return
-    view = qimage2ndarray.rgb_view(image)
-    x, y = (rect.x, rect.y) if at is None else at
-    view[y : y + rect.h, x : x + rect.w] = rgb[rect.slices]
+    qimage2ndarray.rgb_view(image)[rect.slices] = tile
 
 
 def mask_to_qimage(mask: np.ndarray, rgba: tuple[int, int, int, int] = MASK_RGBA) -> QImage:

@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = (settings or Settings()).validated()
         self._persist_settings = persist_settings
-        self._saving = False  # an export is being written (closeEvent waits)
+        self._saving = False  # an export is being written (closeEvent refuses meanwhile)
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.controller = EditorController(self.canvas, self.settings, factory, self)
@@ -252,9 +252,8 @@ class MainWindow(QMainWindow):
             self.view_menu.addAction(a)
         self.view_menu.addAction(self.zoom_out_action)
         tools_menu = bar.addMenu("&Tools")
-        for a in (self.brush_action, self.eraser_action, self.lasso_action):
-            tools_menu.addAction(a)
-        for a in (self.smaller_action, self.larger_action):
+        tools = (self.brush_action, self.eraser_action, self.lasso_action)
+        for a in (*tools, self.smaller_action, self.larger_action):
             tools_menu.addAction(a)
         tools_menu.addSeparator()
         tools_menu.addAction(self.grain_action)
@@ -648,7 +647,7 @@ class MainWindow(QMainWindow):
         return super().eventFilter(obj, event)
 
     def closeEvent(self, event) -> None:  # Qt override
-        if self._saving:  # an export is being written: closing waits for it
+        if self._saving:  # an export is being written: close once it is done
             event.ignore()
             return
         if not self.confirm_discard():
