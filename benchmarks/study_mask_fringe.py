@@ -37,22 +37,30 @@ import numpy as np  # noqa: E402
 SCORE_MARGIN = 4  # px around the damage that the scores cover
 
 
-def damaged_case(rgb: np.ndarray, rng: np.random.Generator, quality: int):
-    """(H,W,3) uint8 clean photo -> (damaged JPEG-decoded (H,W,3) uint8, damage (H,W) uint8
-    {0,255}, score area (H,W) bool). The damage is drawn as in tools/make_sample.py."""
-    from inpaint_studio.core.maskops import grow_mask
-    from inpaint_studio.training.masks import scratch_mask
-
-    damage = scratch_mask(rgb.shape[:2], rng)
+def age(rgb: np.ndarray, damage: np.ndarray, quality: int, tone: float = 237) -> np.ndarray:
+    """(H,W,3) uint8 clean photo, (H,W) uint8 {0,255} damage -> the photo with the damage
+    (1 px blurred edge) blended towards grey level `tone` (237: light scratches and dust of a
+    print, as in tools/make_sample.py; dark: film dust), saved as JPEG at `quality` (4:2:0)
+    and decoded."""
     light = cv2.GaussianBlur(damage, (3, 3), 0).astype(np.float32)[..., None] / 255
-    aged = rgb.astype(np.float32) * (1 - light) + 237 * light
+    aged = rgb.astype(np.float32) * (1 - light) + tone * light
     bgr = cv2.cvtColor(np.clip(aged, 0, 255).round().astype(np.uint8), cv2.COLOR_RGB2BGR)
     ok, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise RuntimeError("JPEG encoding failed")
-    damaged = cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def damaged_case(rgb: np.ndarray, rng: np.random.Generator, quality: int):
+    """(H,W,3) uint8 clean photo -> (damaged JPEG-decoded (H,W,3) uint8, damage grown by 1 px
+    (H,W) uint8 {0,255}, score area (H,W) bool). The damage is drawn as in
+    tools/make_sample.py."""
+    from inpaint_studio.core.maskops import grow_mask
+    from inpaint_studio.training.masks import scratch_mask
+
+    damage = scratch_mask(rgb.shape[:2], rng)
     area = grow_mask(damage, SCORE_MARGIN) > 0
-    return damaged, grow_mask(damage, 1), area
+    return age(rgb, damage, quality), grow_mask(damage, 1), area
 
 
 def score(out: np.ndarray, truth: np.ndarray, area: np.ndarray) -> tuple[float, np.ndarray]:

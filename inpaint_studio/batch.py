@@ -31,7 +31,7 @@ class Job:
     """One image to fill: input photo, its mask (white = fill) and where the result goes."""
 
     image: Path
-    mask: Path
+    mask: Path | None  # None: nothing painted (the filler detects the damage itself)
     output: Path
 
 
@@ -43,7 +43,7 @@ class BatchSummary:
     failures: list[str] = field(default_factory=list)
 
 
-def _is_image(path: Path) -> bool:
+def is_image(path: Path) -> bool:
     suffix_ok = path.suffix.lower() in IMAGE_EXTENSIONS
     return suffix_ok and path.is_file() and not path.name.startswith(".")
 
@@ -63,18 +63,19 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def plan_jobs(image: Path, mask: Path, output: Path) -> tuple[list[Job], list[str]]:
-    """Pair inputs: file+file -> one job; dir+dir -> jobs paired by stem. Returns (jobs, errors).
+def plan_jobs(image: Path, mask: Path | None, output: Path) -> tuple[list[Job], list[str]]:
+    """Pair inputs: file+file -> one job; dir+dir -> jobs paired by stem; mask None -> one job
+    per photo without a mask file. Returns (jobs, errors).
 
     Raises InpaintStudioError when the arguments themselves are unusable (missing paths,
     a directory of images with a single mask file, an output that would replace an input).
     """
     if not image.exists():
         raise InpaintStudioError(f"image not found: {image}")
-    if not mask.exists():
+    if mask is not None and not mask.exists():
         raise InpaintStudioError(f"mask not found: {mask}")
     if image.is_file():
-        if mask.is_dir():
+        if mask is not None and mask.is_dir():
             found = _find_mask(mask, image.stem)
             if found is None:
                 raise MaskError(f"no mask named {image.stem}.png in {mask}")
@@ -85,20 +86,20 @@ def plan_jobs(image: Path, mask: Path, output: Path) -> tuple[list[Job], list[st
                 f"refusing to overwrite the input {image}; choose another --output"
             )
         return [Job(image, mask, target)], []
-    if not mask.is_dir():
+    if mask is not None and not mask.is_dir():
         raise InpaintStudioError(
             "--image is a folder, so --mask must be a folder of masks named like the images"
         )
     if output.exists() and not output.is_dir():
         raise InpaintStudioError(f"--image is a folder, so --output must be a folder: {output}")
-    photos = sorted(p for p in image.iterdir() if _is_image(p))
+    photos = sorted(p for p in image.iterdir() if is_image(p))
     if not photos:
         raise InpaintStudioError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {image}")
     jobs: list[Job] = []
     errors: list[str] = []
     for photo in photos:
-        found = _find_mask(mask, photo.stem)
-        if found is None:
+        found = None if mask is None else _find_mask(mask, photo.stem)
+        if found is None and mask is not None:
             errors.append(f"{photo.name}: no mask named {photo.stem}.png in {mask}")
             continue
         target = output / photo.name
@@ -112,8 +113,9 @@ def plan_jobs(image: Path, mask: Path, output: Path) -> tuple[list[Job], list[st
 
 def _load(job: Job, max_pixels: int) -> tuple[LoadedImage, np.ndarray]:
     loaded = load_image(job.image, max_pixels=max_pixels)
-    mask = load_mask(job.mask, loaded.size)
-    return loaded, mask
+    if job.mask is None:
+        return loaded, np.zeros((loaded.size[1], loaded.size[0]), np.uint8)
+    return loaded, load_mask(job.mask, loaded.size)
 
 
 def _save(job: Job, pixels: np.ndarray, loaded: LoadedImage, quality: int | None) -> Path:

@@ -1,4 +1,5 @@
-"""Command line: launch the editor, `run`, `models`, `train`, `evaluate`, `export-torchscript`.
+"""Command line: launch the editor, `run`, `detect`, `models`, `train`, `train-detector`,
+`evaluate`, `export-torchscript`.
 
 Every user-facing failure is one line on stderr and exit status 2; never a traceback.
 """
@@ -17,12 +18,22 @@ from inpaint_studio.errors import InpaintStudioError, OutOfMemory
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
-COMMANDS = ("run", "models", "train", "evaluate", "export-torchscript", "gui")
+COMMANDS = (
+    "run",
+    "detect",
+    "models",
+    "train",
+    "train-detector",
+    "evaluate",
+    "export-torchscript",
+    "gui",
+)
 STRATEGIES = ("crop", "resize", "whole")
 DEVICES = ("auto", "cpu", "cuda")
 MATCH_GRAIN = 1.0  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
 MIN_HOLE_WIDTH = 20.0  # core.regions.DEFAULT_MIN_HOLE_WIDTH, likewise
 MAX_GROW = 100  # core.maskops.MAX_STEP, likewise
+DETECT_SENSITIVITY = 0.5  # core.damage_detect.DEFAULT_SENSITIVITY, likewise
 PROG = "inpaint-studio"
 
 
@@ -89,6 +100,7 @@ class _Filler:
         grain: float = 0.0,
         grow: int = 0,
         min_hole_width: float = MIN_HOLE_WIDTH,
+        detect: float | None = None,
     ) -> None:
         from inpaint_studio.backends import registry
         from inpaint_studio.backends.base import resolve_device
@@ -102,6 +114,12 @@ class _Filler:
         self.device = resolve_device(device)
         self._inpainter = registry.create(model)
         self._inpainter.load(self.device)
+        self._detect = detect  # sensitivity of the damage detector, None: masks only
+        self._detector = None
+        if detect is not None:
+            from inpaint_studio.backends.damage_net import DamageDetector
+
+            self._detector = DamageDetector(device=self.device)
 
     def _fallback_to_cpu(self) -> None:
         from inpaint_studio.backends import registry
@@ -116,9 +134,14 @@ class _Filler:
             old.unload()
 
     def __call__(self, image, mask):
+        import numpy as np
+
         from inpaint_studio.core.maskops import grow_mask
         from inpaint_studio.core.pipeline import inpaint_image
 
+        if self._detector is not None:
+            found = self._detector.detect(image, self._detect).mask
+            mask = np.maximum(mask, found)
         if self._grow:
             mask = grow_mask(mask, self._grow)
 
@@ -153,8 +176,26 @@ def _add_run(sub) -> None:
         "outputs keep each input's name, format, EXIF, ICC profile and alpha.",
     )
     p.add_argument("--image", required=True, type=Path, help="photo file or folder of photos")
-    p.add_argument("--mask", required=True, type=Path, help="mask file or folder of masks")
+    p.add_argument(
+        "--mask",
+        type=Path,
+        default=None,
+        help="mask file or folder of masks (optional with --detect)",
+    )
     p.add_argument("--output", required=True, type=Path, help="output file, or folder")
+    p.add_argument(
+        "--detect",
+        action="store_true",
+        help="find dust, scratches and creases by themselves and fill them too (added to "
+        "--mask if given): repair a folder of scans without painting masks",
+    )
+    p.add_argument(
+        "--sensitivity",
+        type=float,
+        default=DETECT_SENSITIVITY,
+        help=f"with --detect: 0-1, higher finds fainter damage and more false alarms "
+        f"(default {DETECT_SENSITIVITY:g})",
+    )
     p.add_argument("--model", default=None, help="backend name (see 'inpaint-studio models')")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument(
@@ -231,6 +272,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _fail(f"--grow-mask must be between 0 and {MAX_GROW} px")
     if not 0 <= args.min_hole_width <= 512:
         return _fail("--min-hole-width must be between 0 and 512 px")
+    if args.mask is None and not args.detect:
+        return _fail("give --mask (what to fill), --detect (find scan damage), or both")
+    if not 0 <= args.sensitivity <= 1:
+        return _fail("--sensitivity must be between 0 and 1")
     jobs, pairing_errors = plan_jobs(args.image, args.mask, args.output)
     for line in pairing_errors:
         print(f"{PROG}: {line}", file=sys.stderr)
@@ -243,7 +288,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         args.model = registry.default_backend()
     filler = _Filler(
-        args.model, args.device, args.strategy, args.grain, args.grow_mask, args.min_hole_width
+        args.model,
+        args.device,
+        args.strategy,
+        args.grain,
+        args.grow_mask,
+        args.min_hole_width,
+        detect=args.sensitivity if args.detect else None,
     )
     try:
         summary = run_jobs(
@@ -263,6 +314,78 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"{PROG}: wrote {len(summary.written)} of {len(jobs) + len(pairing_errors)} images "
             f"to {args.output} with '{args.model}' on {filler.device}"
             + (f"; {failures} failed" if failures else ""),
+            file=sys.stderr,
+        )
+    return EXIT_BAD_INPUT if failures else EXIT_OK
+
+
+# --------------------------------------------------------------------------- detect
+
+
+def _add_detect(sub) -> None:
+    p = sub.add_parser(
+        "detect",
+        help="find dust, scratches and creases on scans and write them as mask PNGs",
+        description="Writes the damage the detector finds in IMAGE as a mask PNG (white = "
+        "damage), the photo's size: check or touch it up, then fill it with 'run --mask'. "
+        "With a folder, one MASK_FOLDER/<name>.png per photo.",
+    )
+    p.add_argument("--image", required=True, type=Path, help="photo file or folder of photos")
+    p.add_argument("--output", required=True, type=Path, help="mask PNG, or folder of them")
+    p.add_argument(
+        "--sensitivity",
+        type=float,
+        default=DETECT_SENSITIVITY,
+        help=f"0-1: higher finds fainter damage and more false alarms (default "
+        f"{DETECT_SENSITIVITY:g})",
+    )
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--max-pixels", type=int, default=None, help="refuse bigger images")
+    p.set_defaults(func=_cmd_detect)
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from inpaint_studio.backends.base import resolve_device
+    from inpaint_studio.backends.damage_net import DamageDetector
+    from inpaint_studio.batch import is_image
+    from inpaint_studio.core.imageio import default_max_pixels, load_image, save_mask
+
+    if not 0 <= args.sensitivity <= 1:
+        return _fail("--sensitivity must be between 0 and 1")
+    if not args.image.exists():
+        return _fail(f"image not found: {args.image}")
+    if args.image.is_dir():
+        if args.output.exists() and not args.output.is_dir():
+            return _fail(f"--image is a folder, so --output must be a folder: {args.output}")
+        photos = sorted(p for p in args.image.iterdir() if is_image(p))
+        if not photos:
+            return _fail(f"no images in {args.image}")
+        args.output.mkdir(parents=True, exist_ok=True)
+        pairs = [(p, args.output / f"{p.stem}.png") for p in photos]
+    else:
+        target = args.output / f"{args.image.stem}.png" if args.output.is_dir() else args.output
+        if target.suffix.lower() != ".png":
+            return _fail(f"masks are written as PNG: {target}")
+        pairs = [(args.image, target)]
+    detector = DamageDetector(device=resolve_device(args.device))
+    limit = args.max_pixels or default_max_pixels()
+    failures = 0
+    for photo, target in pairs:
+        if target.exists() and os.path.samefile(target, photo):
+            failures += 1
+            print(
+                f"{PROG}: {photo.name}: refusing to write the mask over the photo", file=sys.stderr
+            )
+            continue
+        try:
+            found = detector.detect(load_image(photo, max_pixels=limit).pixels, args.sensitivity)
+            save_mask(target, found.mask)
+        except InpaintStudioError as exc:
+            failures += 1
+            print(f"{PROG}: {photo.name}: {exc}", file=sys.stderr)
+            continue
+        print(
+            f"{target}: {found.regions} regions, {100 * found.fraction:.2f}% of the photo",
             file=sys.stderr,
         )
     return EXIT_BAD_INPUT if failures else EXIT_OK
@@ -408,6 +531,57 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_train_detector(sub) -> None:
+    p = sub.add_parser(
+        "train-detector",
+        help="train the dust-and-scratch detector on a folder of clean photos",
+        description="Draws synthetic scan damage (scratches, creases, dust; light and dark) "
+        "on random crops and trains the detector network to find it.",
+    )
+    p.add_argument("--data", required=True, help="folder of photos (files directly inside it)")
+    p.add_argument("--out", required=True, help="run folder: checkpoint, log, weights")
+    p.add_argument("--minutes", type=float, default=30.0, help="time budget (default 30)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0 = by time)")
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--crop", type=int, default=192)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+    p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    p.set_defaults(func=_cmd_train_detector)
+
+
+def _cmd_train_detector(args: argparse.Namespace) -> int:
+    import torch
+
+    from inpaint_studio.training.detector_train import DetectorConfig, train_detector
+
+    if not Path(args.data).is_dir():
+        return _fail(f"training data folder not found: {args.data}")
+    device = args.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    cfg = DetectorConfig(
+        data=args.data,
+        out=args.out,
+        minutes=args.minutes,
+        max_steps=args.max_steps,
+        batch=args.batch,
+        crop=args.crop,
+        lr=args.lr,
+        seed=args.seed,
+        threads=args.threads,
+        device=device,
+    )
+    try:
+        weights = train_detector(cfg, resume=args.resume)
+    except ValueError as exc:
+        return _fail(str(exc))
+    print(f"{PROG}: weights written to {weights}", file=sys.stderr)
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- evaluate
 
 
@@ -496,7 +670,9 @@ def _command_parser() -> argparse.ArgumentParser:
     gui.set_defaults(func=_cmd_gui)
     _add_run(sub)
     _add_models(sub)
+    _add_detect(sub)
     _add_train(sub)
+    _add_train_detector(sub)
     _add_evaluate(sub)
     _add_export(sub)
     return p

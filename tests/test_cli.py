@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -384,3 +385,76 @@ def test_run_keeps_a_grey_scan_grey(tmp_path):
     back = Image.open(out)
     assert back.mode == "L"
     assert np.array_equal(np.asarray(back)[m == 0], grey[m == 0])
+
+
+def _scratched(path: Path, seed: int = 0) -> np.ndarray:
+    """A smooth 160x120 photo with a light 3 px scratch; returns the damage (bool)."""
+    yy, xx = np.mgrid[0:120, 0:160].astype(np.float32)
+    base = np.stack([80 + xx / 2, 60 + yy / 2, 70 + seed * 20 + 0 * xx], -1)
+    img = np.clip(base, 0, 255).astype(np.uint8)
+    damage = np.zeros((120, 160), np.uint8)
+    cv2.line(damage, (10, 20 + seed * 10), (150, 100), 255, 3)
+    img[damage != 0] = 235
+    Image.fromarray(img).save(path)
+    return damage != 0
+
+
+def test_detect_writes_mask_pngs_for_a_file_and_a_folder(tmp_path, capsys):
+    photos = tmp_path / "scans"
+    photos.mkdir()
+    damage = {f"s{i}": _scratched(photos / f"s{i}.png", i) for i in range(2)}
+    assert (
+        main(["detect", "--image", str(photos / "s0.png"), "--output", str(tmp_path / "m.png")])
+        == 0
+    )
+    mask = np.asarray(Image.open(tmp_path / "m.png"))
+    assert mask.shape == (120, 160) and (mask[damage["s0"]] == 255).mean() > 0.9
+    assert main(["detect", "--image", str(photos), "--output", str(tmp_path / "masks")]) == 0
+    assert sorted(p.name for p in (tmp_path / "masks").iterdir()) == ["s0.png", "s1.png"]
+    err = capsys.readouterr().err
+    assert "regions" in err and "Traceback" not in err
+    # the masks feed `run --mask` as they are
+    code = _run("--image", str(photos), "--mask", str(tmp_path / "masks"), "--output",
+                str(tmp_path / "out"), "--model", "telea")  # fmt: skip
+    assert code == 0
+
+
+def test_cli_detect_default_is_the_cores():
+    from inpaint_studio import cli
+    from inpaint_studio.core import damage_detect
+
+    assert cli.DETECT_SENSITIVITY == damage_detect.DEFAULT_SENSITIVITY  # the CLI's copy
+
+
+def test_run_detect_repairs_scans_without_masks(tmp_path, capsys):
+    photos = tmp_path / "scans"
+    photos.mkdir()
+    damage = _scratched(photos / "s0.png")
+    before = np.asarray(Image.open(photos / "s0.png").convert("RGB")).copy()
+    code = _run("--image", str(photos), "--detect", "--output", str(tmp_path / "out"),
+                "--model", "telea")  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    out = np.asarray(Image.open(tmp_path / "out" / "s0.png").convert("RGB"))
+    assert np.abs(out[damage].astype(int) - 235).mean() > 40  # the scratch is filled
+    far = cv2.dilate(damage.astype(np.uint8), np.ones((15, 15), np.uint8)) == 0
+    assert (out[far] == before[far]).mean() > 0.98  # the rest is (nearly) untouched
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--image", "x.png", "--output", "y.png"], "--mask"),
+        (
+            ["run", "--image", "x.png", "--output", "y.png", "--detect", "--sensitivity", "2"],
+            "sensitivity",
+        ),
+        (["detect", "--image", "nope.png", "--output", "m.png"], "not found"),
+        (["detect", "--image", "x.png", "--output", "m.jpg"], "PNG"),
+    ],
+)
+def test_detect_bad_input_is_one_line(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    _photo(tmp_path / "x.png")
+    assert main(argv) == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and message in lines[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -31,6 +32,9 @@ from inpaint_studio.qt.worker import (
     InpaintResult,
     WorkerHost,
 )
+
+if TYPE_CHECKING:  # importing it loads OpenCV, which opening a photo does not need
+    from inpaint_studio.core.damage_detect import Detection
 
 
 def context_crop(mask_rect: Rect, width: int, height: int, min_margin: int) -> Rect:
@@ -67,6 +71,7 @@ class EditorController(QObject):
         self._current: InpaintRequest | None = None  # the only request whose result we want
         self._deferred: InpaintResult | None = None  # arrived mid-stroke, applied at release
         self._confirmed_overwrite: Path | None = None
+        self._detector = None  # backends.damage_net.DamageDetector, loaded on first use
 
         canvas.set_brush_size(self.settings.brush_size)
         canvas.stroke_finished.connect(self._on_stroke_finished)
@@ -304,6 +309,46 @@ class EditorController(QObject):
             return False
         self.stack.push_edit(edit)
         return True
+
+    def detect_damage(self, sensitivity: float) -> Detection:
+        """Find dust, scratches and creases (`backends.damage_net`) and add them to the mask
+        as one undo step. Runs on a thread while the window keeps painting; raises
+        BackendError with one line if the detector cannot load or run."""
+        from inpaint_studio.backends.base import resolve_device
+
+        doc = self._require_document()
+        self.canvas.end_stroke()
+        image = doc.image_copy()  # a fill finishing meanwhile changes the document
+        device = resolve_device(self.settings.device)
+
+        def find() -> Detection:
+            from inpaint_studio.backends.damage_net import DamageDetector
+
+            if self._detector is None or self._detector.device != device:
+                self._detector = DamageDetector(device=device)
+            return self._detector.detect(image, sensitivity)
+
+        found = run_while_painting(find)
+        plural = "s" if found.regions != 1 else ""
+        edit = doc.mask_union_edit(
+            found.mask, label=f"Detect damage: {found.regions} region{plural}"
+        )
+        if edit is None:
+            emit(
+                self.status,
+                "Detect damage: nothing new found"
+                if found.regions
+                else "Detect damage: none found",
+            )
+            return found
+        self.stack.push_edit(edit)
+        emit(
+            self.status,
+            f"Detect damage: {found.regions} region{plural} ({100 * found.fraction:.2f}% of the "
+            "photo) added to the mask. Check it, erase what is not damage, then Inpaint; "
+            "Ctrl+Z takes it back.",
+        )
+        return found
 
     def load_mask(self, path: str | Path) -> bool:
         """Add a mask file (white = fill, the photo's size) to the mask as one undo step.

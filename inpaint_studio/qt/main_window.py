@@ -34,6 +34,9 @@ from inpaint_studio.qt.controller import EditorController
 from inpaint_studio.qt.settings import DEVICES, Settings, save_settings
 from inpaint_studio.qt.worker import InpainterFactory
 
+# Edit > Detection sensitivity: (%, name); chosen on held-out photos (study_damage_detect.py)
+DETECT_LEVELS = ((25, "Low"), (50, "Medium"), (75, "High"))
+
 WARM_UP_DELAY_MS = 1000  # after the first canvas paint: load the neural model in the background
 APP_TITLE = "Inpaint Studio"
 SAVE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
@@ -96,7 +99,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = (settings or Settings()).validated()
         self._persist_settings = persist_settings
-        self._saving = False  # an export is being written (closeEvent refuses meanwhile)
+        self._busy_call = False  # an export or a detection runs on a thread (close waits)
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
         self.controller = EditorController(self.canvas, self.settings, factory, self)
@@ -167,6 +170,30 @@ class MainWindow(QMainWindow):
             ["Ctrl+["],
             f"Shrink the mask by {MASK_STEP} px",
         )
+        self.detect_action = self._action(
+            "&Detect dust && scratches",
+            lambda: self.detect_damage(),
+            ["Ctrl+D"],
+            "Find dust specks, scratches and creases and add them to the mask (one undo "
+            "step): check the mask, erase what is not damage, then Inpaint",
+        )
+        self.detect_action.setIconText("Detect damage")
+        self.sensitivity_group = QActionGroup(self)
+        self.sensitivity_actions: dict[int, QAction] = {}
+        for percent, name in DETECT_LEVELS:
+            action = QAction(f"{name} ({percent}%)", self)
+            action.setCheckable(True)
+            action.setData(percent)
+            action.setStatusTip(
+                "How faint damage Detect dust & scratches looks for: higher finds more, and "
+                "takes more of the photo's own thin details for damage"
+            )
+            self.sensitivity_group.addAction(action)
+            self.sensitivity_actions[percent] = action
+        nearest = min(
+            self.sensitivity_actions, key=lambda p: abs(p - self.settings.detect_sensitivity)
+        )
+        self.sensitivity_actions[nearest].setChecked(True)
         self.load_mask_action = self._action(
             "&Load mask…",
             lambda: self.load_mask_file(),
@@ -245,6 +272,11 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.grow_mask_action)
         edit_menu.addAction(self.shrink_mask_action)
         edit_menu.addSeparator()
+        edit_menu.addAction(self.detect_action)
+        sensitivity_menu = edit_menu.addMenu("Detection &sensitivity")
+        for action in self.sensitivity_actions.values():
+            sensitivity_menu.addAction(action)
+        edit_menu.addSeparator()
         edit_menu.addAction(self.load_mask_action)
         edit_menu.addAction(self.save_mask_action)
         self.view_menu = bar.addMenu("&View")
@@ -274,6 +306,7 @@ class MainWindow(QMainWindow):
         self.size_spin.setValue(self.canvas.brush_size)
         bar.addWidget(self.size_spin)
         bar.addAction(self.clear_mask_action)
+        bar.addAction(self.detect_action)
         bar.addSeparator()
         bar.addWidget(QLabel(" Model "))
         self.model_combo = QComboBox()
@@ -379,6 +412,7 @@ class MainWindow(QMainWindow):
             self.save_project_action,
             self.clear_mask_action,
             self.grow_mask_action,
+            self.detect_action,
             self.shrink_mask_action,
             self.load_mask_action,
             self.save_mask_action,
@@ -550,18 +584,40 @@ class MainWindow(QMainWindow):
         error = None
         self.statusBar().showMessage(f"Saving {path.name}…")
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # 100 MP takes seconds
-        self._saving = True  # the window keeps painting meanwhile (qt/blocking.py)
+        self._busy_call = True  # the window keeps painting meanwhile (qt/blocking.py)
         try:
             self.controller.save(path)
         except InpaintStudioError as exc:
             error = str(exc)
         finally:
-            self._saving = False
+            self._busy_call = False
             QApplication.restoreOverrideCursor()
         if error is not None:
             dialogs.show_error(self, APP_TITLE, error)
             return False
         self._update_title()
+        return True
+
+    def detect_damage(self) -> bool:
+        """Edit > Detect dust & scratches: add what the detector finds to the mask (one undo
+        step); False if no photo is open or it failed (the message is shown)."""
+        if self.controller.document is None or self._busy_call:
+            return False
+        self.statusBar().showMessage("Looking for dust and scratches…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # 24 MP takes seconds
+        self._busy_call = True
+        error = None
+        try:
+            self.controller.detect_damage(self.detect_sensitivity() / 100)
+        except InpaintStudioError as exc:
+            error = str(exc)
+        finally:
+            self._busy_call = False
+            QApplication.restoreOverrideCursor()
+        if error is not None:
+            self.statusBar().clearMessage()
+            dialogs.show_error(self, APP_TITLE, error)
+            return False
         return True
 
     def load_mask_file(self, path: str | Path | None = None) -> bool:
@@ -624,7 +680,13 @@ class MainWindow(QMainWindow):
             match_grain=int(self.grain_action.isChecked()),
             grain_percent=self.grain_spin.value(),
             best_thin_damage=int(self.thin_damage_action.isChecked()),
+            detect_sensitivity=self.detect_sensitivity(),
         )
+
+    def detect_sensitivity(self) -> int:
+        """The checked Detection sensitivity, % (Edit menu)."""
+        checked = self.sensitivity_group.checkedAction()
+        return int(checked.data()) if checked is not None else self.settings.detect_sensitivity
 
     def _warm_up(self) -> None:
         """Load the selected model on the worker thread (neural models only; see controller)."""
@@ -647,7 +709,7 @@ class MainWindow(QMainWindow):
         return super().eventFilter(obj, event)
 
     def closeEvent(self, event) -> None:  # Qt override
-        if self._saving:  # an export is being written: close once it is done
+        if self._busy_call:  # an export or a detection is running: close once it is done
             event.ignore()
             return
         if not self.confirm_discard():

@@ -38,6 +38,7 @@ class Settings:
     match_grain: int = 0  # 1 = add rim-matched grain to fills (core.grain); off by default
     grain_percent: int = DEFAULT_GRAIN_PERCENT  # its strength, % of the rim's grain, 10..400
     best_thin_damage: int = 0  # 1 = thin damage on big photos reaches the model wider (slower)
+    detect_sensitivity: int = 50  # Detect dust & scratches: % (0 finds least, 100 most)
     jpeg_quality: int | None = None  # None = match the source JPEG (jpeg_quality_for)
     context_margin: int = 64  # minimum context (px) around the mask sent to the model
     last_folder: str = ""
@@ -79,6 +80,7 @@ class Settings:
             strategy=self.strategy if self.strategy in STRATEGIES else "crop",
             match_grain=1 if self.match_grain else 0,
             best_thin_damage=1 if self.best_thin_damage else 0,
+            detect_sensitivity=min(100, max(0, self.detect_sensitivity)),
             grain_percent=min(400, max(10, self.grain_percent or DEFAULT_GRAIN_PERCENT)),
             jpeg_quality=quality,
             context_margin=min(4096, max(0, self.context_margin)),

@@ -200,22 +200,26 @@ def _running_mean(values: np.ndarray, window: int) -> np.ndarray:
     return total / count
 
 
-def _plot_losses(csv_path: Path, png_path: Path) -> None:
-    """Draw the loss curves of log.csv into a PNG with OpenCV (no matplotlib needed)."""
+def _plot_losses(
+    csv_path: Path,
+    png_path: Path,
+    keys: tuple[str, ...] = ("l1_hole", "grad", "fft", "adv", "d", "mse_ratio"),
+) -> None:
+    """Draw the loss curves (columns `keys`) of log.csv into a PNG with OpenCV (no
+    matplotlib needed)."""
     import cv2
 
     with csv_path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     if len(rows) < 2:
         return
-    keys = ["l1_hole", "grad", "fft", "adv", "d", "mse_ratio"]
     colors = [(40, 40, 220), (40, 160, 40), (200, 120, 0), (160, 0, 160), (0, 140, 200), (0, 0, 0)]
     w, h, pad = 900, 420, 50
     img = np.full((h, w, 3), 255, np.uint8)
     steps = np.array([float(r["step"]) for r in rows])
     cv2.rectangle(img, (pad, 20), (w - 20, h - pad), (0, 0, 0), 1)
     drawn = 0
-    for key, col in zip(keys, colors, strict=True):
+    for key, col in zip(keys, colors[: len(keys)], strict=True):
         vals = np.array([float(r.get(key) or "nan") for r in rows])
         ok = np.isfinite(vals) & (vals > 0)
         if ok.sum() < 2:
