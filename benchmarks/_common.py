@@ -202,6 +202,11 @@ def machine_info(import_torch: bool = True) -> list[tuple[str, str]]:
     return rows
 
 
+def floats(text: str) -> list[float]:
+    """ "0.5,1,2" -> [0.5, 1.0, 2.0] (empty items skipped): comma-separated study options."""
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """GitHub markdown table text (no trailing newline)."""
     lines = ["| " + " | ".join(str(h) for h in header) + " |"]

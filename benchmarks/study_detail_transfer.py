@@ -29,10 +29,6 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_photo_args(parser)
@@ -86,9 +82,9 @@ def main() -> int:
 
     base = score(lambda o, p: o)
     rows = [["ours", "-", "-", "-", *(f"{base[k][0]:.2f} / {base[k][1]:.3f} / -" for k in kinds)]]
-    for s in _floats(args.sigmas):
-        for a in _floats(args.amounts):
-            for w in _floats(args.mix):
+    for s in c.floats(args.sigmas):
+        for a in c.floats(args.amounts):
+            for w in c.floats(args.mix):
                 got = score(
                     lambda o, p, s=s, a=a, w=w: (1 - w) * blur(o, s) + w * blur(p, s)
                     + (o - blur(o, s)) + a * (p - blur(p, s))

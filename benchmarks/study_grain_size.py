@@ -24,10 +24,6 @@ import _common as c  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def _floats(text: str) -> list[float]:
-    return [float(v) for v in text.split(",") if v.strip()]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_photo_args(parser)
@@ -81,8 +77,8 @@ def main() -> int:
 
     base = score(None, 0)
     rows = [["none", "-", *(f"{base[k][0]:.2f} / {base[k][1]:.3f} / -" for k in kinds)]]
-    for ramp in _floats(args.ramps):
-        for size in _floats(args.sizes):
+    for ramp in c.floats(args.ramps):
+        for size in c.floats(args.sizes):
             got = score(size, ramp)
             cells = []
             for k in kinds:

@@ -418,18 +418,25 @@ def _cmd_models(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- train
 
 
-def _add_train(sub) -> None:
-    p = sub.add_parser("train", help="train the inpainting network on a folder of photos")
+def _add_run_args(p, minutes: float, batch: int, crop: int, lr: float) -> None:
+    """The options every training command takes: data, run folder, budget, batch, seed..."""
     p.add_argument("--data", required=True, help="folder of photos (files directly inside it)")
     p.add_argument("--out", required=True, help="run folder: checkpoint, log, weights")
-    p.add_argument("--minutes", type=float, default=60.0, help="time budget (default 60)")
+    p.add_argument(
+        "--minutes", type=float, default=minutes, help=f"time budget (default {minutes:g})"
+    )
     p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0 = by time)")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch", type=int, default=batch)
+    p.add_argument("--crop", type=int, default=crop)
+    p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train the inpainting network on a folder of photos")
+    _add_run_args(p, minutes=60.0, batch=8, crop=256, lr=1e-3)
     p.add_argument("--gan-start", type=int, default=400, help="reconstruction-only steps")
     p.add_argument(
         "--adv-weight", type=float, default=0.02, help="adversarial loss weight (0 = no GAN)"
@@ -538,16 +545,7 @@ def _add_train_detector(sub) -> None:
         description="Draws synthetic scan damage (scratches, creases, dust; light and dark) "
         "on random crops and trains the detector network to find it.",
     )
-    p.add_argument("--data", required=True, help="folder of photos (files directly inside it)")
-    p.add_argument("--out", required=True, help="run folder: checkpoint, log, weights")
-    p.add_argument("--minutes", type=float, default=30.0, help="time budget (default 30)")
-    p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0 = by time)")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--crop", type=int, default=192)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=DEVICES, default="auto")
-    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+    _add_run_args(p, minutes=30.0, batch=16, crop=192, lr=2e-3)
     p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
     p.set_defaults(func=_cmd_train_detector)
 

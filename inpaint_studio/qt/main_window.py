@@ -581,34 +581,21 @@ class MainWindow(QMainWindow):
             if not dialogs.ask_yes_no(self, APP_TITLE, question):
                 return False
             self.controller.confirm_overwrite(path)
-        error = None
-        self.statusBar().showMessage(f"Saving {path.name}…")
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # 100 MP takes seconds
-        self._busy_call = True  # the window keeps painting meanwhile (qt/blocking.py)
-        try:
-            self.controller.save(path)
-        except InpaintStudioError as exc:
-            error = str(exc)
-        finally:
-            self._busy_call = False
-            QApplication.restoreOverrideCursor()
-        if error is not None:
-            dialogs.show_error(self, APP_TITLE, error)
+        if not self._busy(f"Saving {path.name}…", lambda: self.controller.save(path)):
             return False
         self._update_title()
         return True
 
-    def detect_damage(self) -> bool:
-        """Edit > Detect dust & scratches: add what the detector finds to the mask (one undo
-        step); False if no photo is open or it failed (the message is shown)."""
-        if self.controller.document is None or self._busy_call:
-            return False
-        self.statusBar().showMessage("Looking for dust and scratches…")
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # 24 MP takes seconds
+    def _busy(self, message: str, call) -> bool:
+        """Run a slow controller call (an export, a detection: seconds on 100 MP) with a wait
+        cursor while the window keeps painting (qt/blocking.py); False after showing its
+        error."""
+        self.statusBar().showMessage(message)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         self._busy_call = True
         error = None
         try:
-            self.controller.detect_damage(self.detect_sensitivity() / 100)
+            call()
         except InpaintStudioError as exc:
             error = str(exc)
         finally:
@@ -619,6 +606,17 @@ class MainWindow(QMainWindow):
             dialogs.show_error(self, APP_TITLE, error)
             return False
         return True
+
+    def detect_damage(self) -> bool:
+        """Edit > Detect dust & scratches: add what the detector finds to the mask (one undo
+        step); False if no photo is open or it failed (the message is shown)."""
+        if self.controller.document is None or self._busy_call:
+            return False
+        sensitivity = self.detect_sensitivity() / 100
+        return self._busy(
+            "Looking for dust and scratches…",
+            lambda: self.controller.detect_damage(sensitivity),
+        )
 
     def load_mask_file(self, path: str | Path | None = None) -> bool:
         """Edit > Load mask: add a mask file to the painted mask (one undo step)."""

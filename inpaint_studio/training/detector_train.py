@@ -23,7 +23,7 @@ from inpaint_studio.backends.damage_net import DamageNet, features, save_detecto
 from inpaint_studio.backends.torch_utils import autocast_for, pick_precision
 from inpaint_studio.training.damage_synth import damage_crop
 from inpaint_studio.training.data import PhotoCrops
-from inpaint_studio.training.train import _plot_losses
+from inpaint_studio.training.train import _lr_at, _plot_losses
 
 FIELDS = ["step", "seconds", "loss", "bce", "dice", "lr"]
 
@@ -67,11 +67,6 @@ def detector_loss(logits: torch.Tensor, labels: torch.Tensor, pos_weight: float)
     inter = (prob * labels).sum()
     dice = 1 - (2 * inter + 1) / (prob.sum() + labels.sum() + 1)
     return bce + dice, bce, dice
-
-
-def _lr(cfg: DetectorConfig, frac: float) -> float:
-    frac = min(max(frac, 0.0), 1.0)
-    return cfg.lr_min + (cfg.lr - cfg.lr_min) * 0.5 * (1 + math.cos(math.pi * frac))
 
 
 def train_detector(cfg: DetectorConfig, resume: bool = False, log=print) -> Path:
@@ -126,7 +121,7 @@ def train_detector(cfg: DetectorConfig, resume: bool = False, log=print) -> Path
             break
         frac = step / cfg.max_steps if cfg.max_steps else elapsed / budget
         for group in opt.param_groups:
-            group["lr"] = _lr(cfg, frac)
+            group["lr"] = _lr_at(cfg, frac)
         x, y = make_batch(crops, cfg, step)
         xt = torch.from_numpy(x).to(cfg.device)
         if cfg.device == "cpu":
@@ -145,7 +140,7 @@ def train_detector(cfg: DetectorConfig, resume: bool = False, log=print) -> Path
             acc[:] = 0
             rows.append({"step": step, "seconds": round(time.perf_counter() - start, 1),
                          "loss": f"{mean[0]:.5f}", "bce": f"{mean[1]:.5f}",
-                         "dice": f"{mean[2]:.5f}", "lr": f"{_lr(cfg, frac):.6f}"})  # fmt: skip
+                         "dice": f"{mean[2]:.5f}", "lr": f"{_lr_at(cfg, frac):.6f}"})  # fmt: skip
             rate = step * cfg.batch / max(time.perf_counter() - start, 1e-9)
             log(f"step {step} loss {mean[0]:.4f} (bce {mean[1]:.4f}, dice {mean[2]:.4f}) "
                 f"{rate:.1f} crops/s, {(time.perf_counter() - start) / 60:.1f} min")  # fmt: skip
