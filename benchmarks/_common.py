@@ -145,6 +145,15 @@ def peak_rss_mb() -> float:
     return kb / 1024 if sys.platform != "darwin" else kb / 2**20
 
 
+def reset_peak_rss() -> bool:
+    """Reset this process's VmHWM to its current RSS (Linux >= 4.0); False if unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 def current_rss_mb() -> float:
     """Current resident set size of this process in MiB (VmRSS), 0 if unknown."""
     return _proc_status_mb("VmRSS") or 0.0

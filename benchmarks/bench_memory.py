@@ -33,15 +33,6 @@ import _common as c  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def reset_peak_rss() -> bool:
-    """Reset this process's VmHWM to its current RSS (Linux >= 4.0); False if unsupported."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
 def swap_counters() -> tuple[int, int]:
     """(pages swapped in, pages swapped out) since boot, from /proc/vmstat (0, 0 if unknown)."""
     values = {}
@@ -75,7 +66,7 @@ def case_session(strokes: int, fills: int, backend_name: str, mp: float) -> dict
     backend = registry.create(backend_name)
     backend.load("cpu")
     rss_start = c.current_rss_mb()
-    reset = reset_peak_rss()  # the peak below is the session's, not the photo generation's
+    reset = c.reset_peak_rss()  # the peak below is the session's, not the photo generation's
     rng = np.random.default_rng(0)
     per_round = max(1, strokes // max(1, fills))
     stroke_s, fill_s, done_strokes = [], [], 0
@@ -161,7 +152,7 @@ def case_fill(mp: float, area: float, backend_name: str) -> dict:
     estimate = max(working_memory_estimate(r) for r in plan) / 2**20
     rss_before = c.current_rss_mb()
     peak_before = c.peak_rss_mb()
-    reset = reset_peak_rss()
+    reset = c.reset_peak_rss()
     swaps = swap_counters()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1) as pool:  # off the main thread, as the app fills

@@ -135,10 +135,15 @@ class DamageDetector:
         return torch.sigmoid(logits.float())[0, 0, :h, :w].cpu().numpy()
 
     def detect(
-        self, rgb: np.ndarray, sensitivity: float = DEFAULT_SENSITIVITY, grow: int = GROW
+        self,
+        rgb: np.ndarray,
+        sensitivity: float = DEFAULT_SENSITIVITY,
+        grow: int = GROW,
+        progress=None,
     ) -> Detection:
-        """(H,W,3) uint8 RGB -> the proposed damage mask (`core.damage_detect.propose_mask`)."""
-        return propose_mask(self.probability(rgb), sensitivity, grow)
+        """(H,W,3) uint8 RGB -> the proposed damage mask (`core.damage_detect.propose_mask`);
+        progress(done, total) after each tile if given."""
+        return propose_mask(self.probability(rgb, progress), sensitivity, grow)
 
     def probability(self, rgb: np.ndarray, progress=None) -> np.ndarray:
         """(H,W,3) uint8 RGB -> (H,W) float32 damage probability, in tiles of TILE px with

@@ -53,6 +53,7 @@ class EditorController(QObject):
     error = Signal(str)  # one-line message for a message box
     inpaint_applied = Signal(object)  # InpaintResult that became an undo step
     inpaint_dropped = Signal(int, str)  # request_id, why it was not applied
+    _detect_tiles = Signal(int, int)  # detector tiles done, total (emitted on its thread)
 
     def __init__(
         self,
@@ -72,12 +73,14 @@ class EditorController(QObject):
         self._deferred: InpaintResult | None = None  # arrived mid-stroke, applied at release
         self._confirmed_overwrite: Path | None = None
         self._detector = None  # backends.damage_net.DamageDetector, loaded on first use
+        self._detecting = False
 
         canvas.set_brush_size(self.settings.brush_size)
         canvas.stroke_finished.connect(self._on_stroke_finished)
         self.stack.region_changed.connect(canvas.update_region)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self._detect_tiles.connect(self._on_detect_tiles)  # queued: a slot of this object
         self.worker.cancelled.connect(self._on_cancelled)
         self.worker.progress.connect(self._on_progress)
         self.autosave = SessionAutosave(self)
@@ -326,9 +329,17 @@ class EditorController(QObject):
 
             if self._detector is None or self._detector.device != device:
                 self._detector = DamageDetector(device=device)
-            return self._detector.detect(image, sensitivity)
+            return self._detector.detect(image, sensitivity, progress=tiles_done)
 
-        found = run_while_painting(find)
+        def tiles_done(done: int, total: int) -> None:
+            if total > 1:
+                emit(self._detect_tiles, done, total)
+
+        self._detecting = True
+        try:
+            found = run_while_painting(find)
+        finally:
+            self._detecting = False  # a tile's message still queued must not hide the result
         plural = "s" if found.regions != 1 else ""
         edit = doc.mask_union_edit(
             found.mask, label=f"Detect damage: {found.regions} region{plural}"
@@ -349,6 +360,10 @@ class EditorController(QObject):
             "Ctrl+Z takes it back.",
         )
         return found
+
+    def _on_detect_tiles(self, done: int, total: int) -> None:
+        if self._detecting:
+            emit(self.status, f"Looking for dust and scratches… {100 * done // total}%")
 
     def load_mask(self, path: str | Path) -> bool:
         """Add a mask file (white = fill, the photo's size) to the mask as one undo step.

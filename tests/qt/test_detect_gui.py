@@ -64,3 +64,20 @@ def test_sensitivity_is_a_remembered_setting(window):
     window.sensitivity_actions[75].trigger()
     assert window.current_settings().detect_sensitivity == 75
     assert window.detect_sensitivity() == 75
+
+
+def test_big_photos_show_the_detection_progress_from_the_gui_thread(window, tmp_path, monkeypatch):
+    from PySide6.QtCore import QThread
+
+    path, _ = _scratched(tmp_path)
+    assert window.open_file(path)
+    monkeypatch.setattr(damage_net, "TILE", 64)  # 320x240: 5 x 4 tiles
+    seen = []
+    window.controller.status.connect(
+        lambda text: seen.append((text, QThread.currentThread() is window.thread()))
+    )
+    assert window.detect_damage()
+    progress = [(t, main) for t, main in seen if t.endswith("%")]
+    assert progress, seen
+    assert all(main for _, main in progress)
+    assert "added to the mask" in window.statusBar().currentMessage()  # not a late tile's
