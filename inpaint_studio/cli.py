@@ -547,6 +547,7 @@ def _add_train_detector(sub) -> None:
     )
     _add_run_args(p, minutes=30.0, batch=16, crop=192, lr=2e-3)
     p.add_argument("--resume", action="store_true", help="continue OUT/checkpoint.pt")
+    p.add_argument("--init", default="", help="start from these detector weights (fine-tune)")
     p.set_defaults(func=_cmd_train_detector)
 
 
@@ -569,6 +570,7 @@ def _cmd_train_detector(args: argparse.Namespace) -> int:
         crop=args.crop,
         lr=args.lr,
         seed=args.seed,
+        init=args.init,
         threads=args.threads,
         device=device,
     )

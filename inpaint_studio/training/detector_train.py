@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from inpaint_studio.backends.damage_net import DamageNet, features, save_detector
+from inpaint_studio.backends.damage_net import DamageNet, features, load_detector, save_detector
 from inpaint_studio.backends.torch_utils import autocast_for, pick_precision
 from inpaint_studio.training.damage_synth import damage_crop
 from inpaint_studio.training.data import PhotoCrops
@@ -42,6 +42,7 @@ class DetectorConfig:
     lr_min: float = 1e-4
     pos_weight: float = 3.0
     seed: int = 0
+    init: str = ""  # start from these detector weights (a fine-tune); "" = from scratch
     threads: int = 0  # 0: torch's default
     device: str = "cpu"
     save_every: int = 200
@@ -79,7 +80,14 @@ def train_detector(cfg: DetectorConfig, resume: bool = False, log=print) -> Path
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     crops = PhotoCrops(cfg.data, crop=cfg.crop, scale=(0.5, 1.5))
-    net = DamageNet().to(cfg.device)
+    if cfg.init:
+        try:
+            net, _meta = load_detector(cfg.init, cfg.device)
+        except Exception as exc:  # noqa: BLE001 - torch.load's errors on damaged files vary
+            raise ValueError(f"cannot read the detector weights {cfg.init}: {exc}") from exc
+        net.train()
+    else:
+        net = DamageNet().to(cfg.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, spent = 0, 0.0
     ckpt = out / "checkpoint.pt"

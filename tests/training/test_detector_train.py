@@ -82,3 +82,23 @@ def test_smoke_run_writes_weights_log_and_resumes(tmp_path):
 def test_no_budget_is_refused(tmp_path):
     with pytest.raises(ValueError):
         train_detector(DetectorConfig(data=str(tmp_path), out=str(tmp_path / "r"), minutes=0))
+
+
+def test_init_starts_from_given_weights_and_refuses_a_damaged_file(tmp_path):
+    from inpaint_studio.backends.damage_net import default_weights
+
+    write_photos(tmp_path / "photos", 3, (80, 80))
+    cfg = DetectorConfig(
+        data=str(tmp_path / "photos"), out=str(tmp_path / "run"), minutes=0, max_steps=1,
+        batch=2, crop=64, lr=1e-9, init=str(default_weights()),
+    )  # fmt: skip
+    net, _ = load_detector(train_detector(cfg, log=lambda _m: None))
+    shipped, _ = load_detector(default_weights())
+    want = shipped.state_dict()
+    for name, a in net.state_dict().items():
+        assert torch.allclose(a, want[name], atol=1e-3), name  # one step at lr 1e-9
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not weights")
+    cfg.init, cfg.out = str(bad), str(tmp_path / "run2")
+    with pytest.raises(ValueError, match="cannot read"):
+        train_detector(cfg, log=lambda _m: None)
