@@ -3,7 +3,8 @@ of its mask gives.
 
 Run: .venv/bin/python benchmarks/study_damage_detect.py --data ../shared/data/val
      [--limit N] [--seed 0] [--sensitivity 0.25,0.5,0.75] [--grow 1] [--tone 237,30]
-     [--model ours] [--no-fill] [--weights PATH] [--write-docs [PATH]]
+     [--model ours] [--no-fill] [--weights PATH] [--polarity both|match]
+     [--write-docs [PATH]]
 
 Each photo gets the sample photo's kind of damage (`benchmarks/study_mask_fringe.py`: wavy
 scratches 1-5 px, creases up to 7 px, dust specks, a 1 px blurred edge) blended towards grey
@@ -16,7 +17,9 @@ how well it learned that, on photos it never saw; real scans differ. Per tone an
 - found: the share of damage pixels inside the proposed mask (recall);
 - on target: the share of the proposed mask within 3 px of the damage (precision);
 - clean photo: the share of pixels it flags on the same photo without damage (JPEG 90
-  too), and regions per megapixel: what the user would have to erase by hand;
+  too), and regions per megapixel: what the user would have to erase by hand; with
+  `--polarity match` only regions of the damage's polarity are kept (on the clean photo
+  too), as when the user picks Light or Dark damage;
 - repair PSNR (unless --no-fill): `--model` fills the proposed mask; PSNR against the photo
   before damage over the damage grown by 4 px plus everything the mask covers (a false
   alarm that the fill changes counts against it), next to the same area left damaged and
@@ -35,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as c  # noqa: E402
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from study_mask_fringe import SCORE_MARGIN, age  # noqa: E402
 
@@ -65,6 +69,12 @@ def main() -> int:
     parser.add_argument("--model", default="ours")
     parser.add_argument("--no-fill", action="store_true", help="skip the repair PSNR")
     parser.add_argument("--weights", default=None, help="detector weights (default: shipped)")
+    parser.add_argument(
+        "--polarity",
+        choices=("both", "match"),
+        default="both",
+        help="match: keep only regions of the damage's own polarity (light or dark)",
+    )
     args = parser.parse_args()
     detector = DamageDetector(args.weights)
     levels = [float(v) for v in args.sensitivity.split(",")]
@@ -81,22 +91,28 @@ def main() -> int:
         truth = read_rgb(path)
         clean = age(truth, np.zeros(truth.shape[:2], np.uint8), QUALITY)
         clean_prob = detector.probability(clean)
+        clean_grey = cv2.cvtColor(clean, cv2.COLOR_RGB2GRAY)
         damage = scratch_mask(truth.shape[:2], np.random.default_rng([args.seed, i]))
         hit, near = damage != 0, grow_mask(damage, NEAR) != 0
         area = grow_mask(damage, SCORE_MARGIN) != 0
         for tone in tones:
             damaged = age(truth, damage, QUALITY, tone)
+            grey = cv2.cvtColor(damaged, cv2.COLOR_RGB2GRAY)
+            polarity = "both" if args.polarity == "both" else "light" if tone > 128 else "dark"
             if model is not None:
                 careful = inpaint_image(damaged, grow_mask(damage, 2), model)
                 base[tone].append((_psnr(damaged, truth, area), _psnr(careful, truth, area)))
             start = time.perf_counter()
             prob = detector.probability(damaged)
-            found = propose_mask(prob, levels[0], args.grow)
+            found = propose_mask(prob, levels[0], args.grow, grey=grey, polarity=polarity)
             seconds += time.perf_counter() - start
             pixels += prob.size
             for level in levels:
-                found = propose_mask(prob, level, args.grow).mask != 0
-                false = propose_mask(clean_prob, level, args.grow)
+                found = propose_mask(prob, level, args.grow, grey=grey, polarity=polarity)
+                found = found.mask != 0
+                false = propose_mask(
+                    clean_prob, level, args.grow, grey=clean_grey, polarity=polarity
+                )
                 row = [
                     float(found[hit].mean()),
                     float(near[found].mean()) if found.any() else 1.0,
@@ -135,7 +151,7 @@ def main() -> int:
     body = "\n".join(
         [
             f"{len(photos)} photos of `{args.data}`, seed {args.seed}, JPEG quality {QUALITY}, "
-            f"grow {args.grow} px, CPU.",
+            f"grow {args.grow} px, polarity {args.polarity}, CPU.",
             "",
             c.markdown_table(header, rows),
             "",

@@ -34,6 +34,7 @@ MATCH_GRAIN = 1.0  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to pa
 MIN_HOLE_WIDTH = 20.0  # core.regions.DEFAULT_MIN_HOLE_WIDTH, likewise
 MAX_GROW = 100  # core.maskops.MAX_STEP, likewise
 DETECT_SENSITIVITY = 0.5  # core.damage_detect.DEFAULT_SENSITIVITY, likewise
+DETECT_POLARITIES = ("both", "light", "dark")  # core.damage_detect.POLARITIES, likewise
 PROG = "inpaint-studio"
 
 
@@ -101,6 +102,7 @@ class _Filler:
         grow: int = 0,
         min_hole_width: float = MIN_HOLE_WIDTH,
         detect: float | None = None,
+        polarity: str = "both",
     ) -> None:
         from inpaint_studio.backends import registry
         from inpaint_studio.backends.base import resolve_device
@@ -115,6 +117,7 @@ class _Filler:
         self._inpainter = registry.create(model)
         self._inpainter.load(self.device)
         self._detect = detect  # sensitivity of the damage detector, None: masks only
+        self._polarity = polarity
         self._detector = None
         if detect is not None:
             from inpaint_studio.backends.damage_net import DamageDetector
@@ -140,7 +143,7 @@ class _Filler:
         from inpaint_studio.core.pipeline import inpaint_image
 
         if self._detector is not None:
-            found = self._detector.detect(image, self._detect).mask
+            found = self._detector.detect(image, self._detect, polarity=self._polarity).mask
             mask = np.maximum(mask, found)
         if self._grow:
             mask = grow_mask(mask, self._grow)
@@ -196,6 +199,7 @@ def _add_run(sub) -> None:
         help=f"with --detect: 0-1, higher finds fainter damage and more false alarms "
         f"(default {DETECT_SENSITIVITY:g})",
     )
+    _add_polarity_arg(p, "with --detect: ")
     p.add_argument("--model", default=None, help="backend name (see 'inpaint-studio models')")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument(
@@ -295,6 +299,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.grow_mask,
         args.min_hole_width,
         detect=args.sensitivity if args.detect else None,
+        polarity=args.polarity,
     )
     try:
         summary = run_jobs(
@@ -322,6 +327,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- detect
 
 
+def _add_polarity_arg(p: argparse.ArgumentParser, prefix: str) -> None:
+    p.add_argument(
+        "--polarity",
+        choices=DETECT_POLARITIES,
+        default="both",
+        help=f"{prefix}which damage to keep: light (scratches and dust on prints), dark "
+        "(dust on film scans) or both (default). Naming the scan's kind flags far less of "
+        "the photo by mistake",
+    )
+
+
 def _add_detect(sub) -> None:
     p = sub.add_parser(
         "detect",
@@ -339,6 +355,7 @@ def _add_detect(sub) -> None:
         help=f"0-1: higher finds fainter damage and more false alarms (default "
         f"{DETECT_SENSITIVITY:g})",
     )
+    _add_polarity_arg(p, "")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--max-pixels", type=int, default=None, help="refuse bigger images")
     p.set_defaults(func=_cmd_detect)
@@ -378,7 +395,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             )
             continue
         try:
-            found = detector.detect(load_image(photo, max_pixels=limit).pixels, args.sensitivity)
+            pixels = load_image(photo, max_pixels=limit).pixels
+            found = detector.detect(pixels, args.sensitivity, polarity=args.polarity)
             save_mask(target, found.mask)
         except InpaintStudioError as exc:
             failures += 1

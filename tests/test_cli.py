@@ -424,6 +424,22 @@ def test_cli_detect_default_is_the_cores():
     from inpaint_studio.core import damage_detect
 
     assert cli.DETECT_SENSITIVITY == damage_detect.DEFAULT_SENSITIVITY  # the CLI's copy
+    assert cli.DETECT_POLARITIES == damage_detect.POLARITIES
+
+
+def test_detect_polarity_keeps_only_that_kind_of_damage(tmp_path, capsys):
+    photos = tmp_path / "scans"
+    photos.mkdir()
+    damage = _scratched(photos / "s0.png")  # light damage
+    masks = {}
+    for polarity in ("light", "dark"):
+        out = tmp_path / f"{polarity}.png"
+        code = main(["detect", "--image", str(photos / "s0.png"), "--output", str(out),
+                     "--polarity", polarity])  # fmt: skip
+        assert code == 0, capsys.readouterr().err
+        masks[polarity] = np.asarray(Image.open(out)) != 0
+    assert masks["light"][damage].mean() > 0.9
+    assert not masks["dark"].any()
 
 
 def test_run_detect_repairs_scans_without_masks(tmp_path, capsys):

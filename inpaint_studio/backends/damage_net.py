@@ -140,10 +140,15 @@ class DamageDetector:
         sensitivity: float = DEFAULT_SENSITIVITY,
         grow: int = GROW,
         progress=None,
+        polarity: str = "both",
     ) -> Detection:
-        """(H,W,3) uint8 RGB -> the proposed damage mask (`core.damage_detect.propose_mask`);
-        progress(done, total) after each tile if given."""
-        return propose_mask(self.probability(rgb, progress), sensitivity, grow)
+        """(H,W,3) uint8 RGB -> the proposed damage mask (`core.damage_detect.propose_mask`;
+        polarity "both", "light" or "dark"); progress(done, total) after each tile if given."""
+        import cv2
+
+        prob = self.probability(rgb, progress)
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if polarity != "both" else None
+        return propose_mask(prob, sensitivity, grow, grey=grey, polarity=polarity)
 
     def probability(self, rgb: np.ndarray, progress=None) -> np.ndarray:
         """(H,W,3) uint8 RGB -> (H,W) float32 damage probability, in tiles of TILE px with

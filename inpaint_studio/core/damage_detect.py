@@ -10,6 +10,10 @@ scratch). It returns a damage probability per pixel; `propose_mask` turns that i
   8-connected area over half that threshold which holds a seed (hysteresis: a scratch's
   faint ends and soft edge come with its clear middle, faint texture without a clear seed
   does not);
+- with `polarity` "light" or "dark" (given the grey photo), a region stays only when it is
+  lighter (darker) on average than the photo around it: scratches and dust on prints are
+  light, dust on a positive film scan dark, so a restorer who knows which the scan has
+  halves what is flagged wrongly;
 - the result is grown by `grow` px, the blurred edge and JPEG fringe a fill must not read
   (benchmarks/study_mask_fringe.py).
 
@@ -28,6 +32,7 @@ import numpy as np
 MAX_WIDTH = 7  # px: the widest scratch or crease the residual keeps whole
 GROW = 1  # px added around what is found (the damage's soft edge)
 DEFAULT_SENSITIVITY = 0.5
+POLARITIES = ("both", "light", "dark")  # which damage to keep: either, lighter, darker
 
 
 @dataclass(frozen=True)
@@ -55,21 +60,51 @@ def threshold(sensitivity: float) -> float:
     return 0.85 - 0.7 * s
 
 
+def region_contrast(grey: np.ndarray, labels: np.ndarray, n: int, window: int = 15):
+    """(H,W) uint8 grey, (H,W) int32 region labels 1..n-1 (0 = background) -> (n,) float64:
+    each region's mean grey minus the mean of the unlabelled pixels within window/2 px
+    (> 0: lighter than around it). Label 0's entry is 0."""
+    free = (labels == 0).astype(np.float32)
+    size = (int(window), int(window))
+    around = cv2.boxFilter(grey.astype(np.float32) * free, -1, size, normalize=False)
+    weight = cv2.boxFilter(free, -1, size, normalize=False)
+    diff = grey.astype(np.float32) - around / np.maximum(weight, 1e-3)
+    del around, weight, free
+    sums = np.bincount(labels.ravel(), weights=diff.ravel(), minlength=n)
+    counts = np.bincount(labels.ravel(), minlength=n)
+    out = sums / np.maximum(counts, 1)
+    out[0] = 0.0
+    return out
+
+
 def propose_mask(
-    probability: np.ndarray, sensitivity: float = DEFAULT_SENSITIVITY, grow: int = GROW
+    probability: np.ndarray,
+    sensitivity: float = DEFAULT_SENSITIVITY,
+    grow: int = GROW,
+    *,
+    grey: np.ndarray | None = None,
+    polarity: str = "both",
 ) -> Detection:
     """(H,W) float32 damage probability 0..1 -> Detection: regions over half the threshold
-    that hold a pixel over it, grown by `grow` px (0-10)."""
+    that hold a pixel over it, grown by `grow` px (0-10); polarity "light" / "dark" (needs
+    the (H,W) uint8 grey photo) keeps only regions lighter / darker than around them."""
     if probability.ndim != 2:
         raise ValueError(f"expected an (H,W) probability map, got shape {probability.shape}")
     if not 0 <= int(grow) <= 10:
         raise ValueError(f"grow must be 0-10 px, got {grow}")
+    if polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {', '.join(POLARITIES)}, got {polarity!r}")
+    if polarity != "both" and (grey is None or grey.shape != probability.shape):
+        raise ValueError("a light or dark polarity needs the grey photo of the same size")
     high = threshold(sensitivity)
     weak = (probability > high / 2).view(np.uint8)
     n, labels = cv2.connectedComponents(weak, connectivity=8)
     keep = np.zeros(n, bool)
     keep[np.unique(labels[probability > high])] = True
     keep[0] = False
+    if polarity != "both" and keep.any():
+        contrast = region_contrast(grey, labels, n)
+        keep &= contrast > 0 if polarity == "light" else contrast < 0
     mask = np.where(keep[labels], np.uint8(255), np.uint8(0))
     del labels
     if grow > 0 and keep.any():

@@ -313,10 +313,11 @@ class EditorController(QObject):
         self.stack.push_edit(edit)
         return True
 
-    def detect_damage(self, sensitivity: float) -> Detection:
-        """Find dust, scratches and creases (`backends.damage_net`) and add them to the mask
-        as one undo step. Runs on a thread while the window keeps painting; raises
-        BackendError with one line if the detector cannot load or run."""
+    def detect_damage(self, sensitivity: float, polarity: str = "both") -> Detection:
+        """Find dust, scratches and creases (`backends.damage_net`; polarity "both", "light"
+        or "dark") and add them to the mask as one undo step. Runs on a thread while the
+        window keeps painting; raises BackendError with one line if the detector cannot load
+        or run."""
         from inpaint_studio.backends.base import resolve_device
 
         doc = self._require_document()
@@ -329,7 +330,7 @@ class EditorController(QObject):
 
             if self._detector is None or self._detector.device != device:
                 self._detector = DamageDetector(device=device)
-            return self._detector.detect(image, sensitivity, progress=tiles_done)
+            return self._detector.detect(image, sensitivity, progress=tiles_done, polarity=polarity)
 
         def tiles_done(done: int, total: int) -> None:
             if total > 1:

@@ -36,6 +36,12 @@ from inpaint_studio.qt.worker import InpainterFactory
 
 # Edit > Detection sensitivity: (%, name); chosen on held-out photos (study_damage_detect.py)
 DETECT_LEVELS = ((25, "Low"), (50, "Medium"), (75, "High"))
+# Edit > Damage to find: (core.damage_detect polarity, name)
+DETECT_POLARITIES = (
+    ("both", "Light and dark"),
+    ("light", "Light only (prints: scratches, dust)"),
+    ("dark", "Dark only (film scans: dust)"),
+)
 
 WARM_UP_DELAY_MS = 1000  # after the first canvas paint: load the neural model in the background
 APP_TITLE = "Inpaint Studio"
@@ -194,6 +200,19 @@ class MainWindow(QMainWindow):
             self.sensitivity_actions, key=lambda p: abs(p - self.settings.detect_sensitivity)
         )
         self.sensitivity_actions[nearest].setChecked(True)
+        self.polarity_group = QActionGroup(self)
+        self.polarity_actions: dict[str, QAction] = {}
+        for polarity, name in DETECT_POLARITIES:
+            action = QAction(name, self)
+            action.setCheckable(True)
+            action.setData(polarity)
+            action.setStatusTip(
+                "Which damage Detect dust & scratches keeps: lighter or darker than the photo "
+                "around it. Picking the scan's own kind flags far less of the photo by mistake"
+            )
+            self.polarity_group.addAction(action)
+            self.polarity_actions[polarity] = action
+        self.polarity_actions[self.settings.detect_polarity].setChecked(True)
         self.load_mask_action = self._action(
             "&Load mask…",
             lambda: self.load_mask_file(),
@@ -276,6 +295,9 @@ class MainWindow(QMainWindow):
         sensitivity_menu = edit_menu.addMenu("Detection &sensitivity")
         for action in self.sensitivity_actions.values():
             sensitivity_menu.addAction(action)
+        polarity_menu = edit_menu.addMenu("Damage to &find")
+        for action in self.polarity_actions.values():
+            polarity_menu.addAction(action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.load_mask_action)
         edit_menu.addAction(self.save_mask_action)
@@ -612,10 +634,10 @@ class MainWindow(QMainWindow):
         step); False if no photo is open or it failed (the message is shown)."""
         if self.controller.document is None or self._busy_call:
             return False
-        sensitivity = self.detect_sensitivity() / 100
+        sensitivity, polarity = self.detect_sensitivity() / 100, self.detect_polarity()
         return self._busy(
             "Looking for dust and scratches…",
-            lambda: self.controller.detect_damage(sensitivity),
+            lambda: self.controller.detect_damage(sensitivity, polarity),
         )
 
     def load_mask_file(self, path: str | Path | None = None) -> bool:
@@ -679,12 +701,18 @@ class MainWindow(QMainWindow):
             grain_percent=self.grain_spin.value(),
             best_thin_damage=int(self.thin_damage_action.isChecked()),
             detect_sensitivity=self.detect_sensitivity(),
+            detect_polarity=self.detect_polarity(),
         )
 
     def detect_sensitivity(self) -> int:
         """The checked Detection sensitivity, % (Edit menu)."""
         checked = self.sensitivity_group.checkedAction()
         return int(checked.data()) if checked is not None else self.settings.detect_sensitivity
+
+    def detect_polarity(self) -> str:
+        """The checked Damage to find: "both", "light" or "dark" (Edit menu)."""
+        checked = self.polarity_group.checkedAction()
+        return str(checked.data()) if checked is not None else self.settings.detect_polarity
 
     def _warm_up(self) -> None:
         """Load the selected model on the worker thread (neural models only; see controller)."""

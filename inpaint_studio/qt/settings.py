@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from PySide6.QtCore import QSettings
 
 from inpaint_studio.core import grain
+from inpaint_studio.core.damage_detect import POLARITIES
 from inpaint_studio.core.imageio import ENV_MAX_PIXELS, default_max_pixels
 from inpaint_studio.core.regions import BEST_MIN_HOLE_WIDTH, DEFAULT_MIN_HOLE_WIDTH
 
@@ -39,6 +40,7 @@ class Settings:
     grain_percent: int = DEFAULT_GRAIN_PERCENT  # its strength, % of the rim's grain, 10..400
     best_thin_damage: int = 0  # 1 = thin damage on big photos reaches the model wider (slower)
     detect_sensitivity: int = 50  # Detect dust & scratches: % (0 finds least, 100 most)
+    detect_polarity: str = "both"  # ... which damage: "both", "light" (prints), "dark"
     jpeg_quality: int | None = None  # None = match the source JPEG (jpeg_quality_for)
     context_margin: int = 64  # minimum context (px) around the mask sent to the model
     last_folder: str = ""
@@ -81,6 +83,7 @@ class Settings:
             match_grain=1 if self.match_grain else 0,
             best_thin_damage=1 if self.best_thin_damage else 0,
             detect_sensitivity=min(100, max(0, self.detect_sensitivity)),
+            detect_polarity=self.detect_polarity if self.detect_polarity in POLARITIES else "both",
             grain_percent=min(400, max(10, self.grain_percent or DEFAULT_GRAIN_PERCENT)),
             jpeg_quality=quality,
             context_margin=min(4096, max(0, self.context_margin)),

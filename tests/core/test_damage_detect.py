@@ -70,3 +70,26 @@ def test_bad_arguments_raise(bad):
         propose_mask(np.zeros((4, 4), np.float32), **bad)
     with pytest.raises(ValueError):
         propose_mask(np.zeros((4, 4, 3), np.float32))
+
+
+def test_polarity_keeps_regions_lighter_or_darker_than_around_them():
+    grey = np.full((60, 80), 120, np.uint8)
+    grey[10:13, 5:70] = 230  # a light scratch
+    grey[40:44, 30:34] = 20  # a dark speck
+    prob = np.zeros((60, 80), np.float32)
+    prob[10:13, 5:70] = 0.9
+    prob[40:44, 30:34] = 0.9
+    both = propose_mask(prob, grow=0)
+    light = propose_mask(prob, grow=0, grey=grey, polarity="light")
+    dark = propose_mask(prob, grow=0, grey=grey, polarity="dark")
+    assert (both.regions, light.regions, dark.regions) == (2, 1, 1)
+    assert light.mask[11, 30] == 255 and light.mask[41, 31] == 0
+    assert dark.mask[41, 31] == 255 and dark.mask[11, 30] == 0
+
+
+def test_polarity_needs_the_grey_photo_and_a_known_name():
+    prob = np.zeros((8, 8), np.float32)
+    with pytest.raises(ValueError, match="grey"):
+        propose_mask(prob, polarity="light")
+    with pytest.raises(ValueError, match="polarity"):
+        propose_mask(prob, grey=np.zeros((8, 8), np.uint8), polarity="bright")

@@ -81,3 +81,16 @@ def test_big_photos_show_the_detection_progress_from_the_gui_thread(window, tmp_
     assert progress, seen
     assert all(main for _, main in progress)
     assert "added to the mask" in window.statusBar().currentMessage()  # not a late tile's
+
+
+def test_damage_to_find_is_a_remembered_setting_and_filters_the_detection(window, tmp_path):
+    path, damage = _scratched(tmp_path)  # light damage
+    assert window.open_file(path)
+    assert window.detect_polarity() == "both"
+    window.polarity_actions["dark"].trigger()
+    assert window.current_settings().detect_polarity == "dark"
+    window.detect_damage()
+    assert not window.controller.document.mask.any()  # nothing dark to find
+    window.polarity_actions["light"].trigger()
+    assert window.detect_damage()
+    assert (window.controller.document.mask != 0)[damage].mean() > 0.9

@@ -266,6 +266,11 @@ def test_settings_roundtrip_and_versioning(private_settings):
     assert load_settings().best_thin_damage == 1
     assert load_settings().min_hole_width == 32.0
     assert Settings().min_hole_width == 20.0
+    save_settings(Settings(detect_polarity="dark"))
+    assert load_settings().detect_polarity == "dark"
+    store.setValue("detect_polarity", "bright")  # unknown: the default
+    store.sync()
+    assert load_settings().detect_polarity == "both"
     store.setValue("version", SETTINGS_VERSION + 1)
     store.sync()
     assert load_settings() == Settings()  # a newer format is not guessed at
