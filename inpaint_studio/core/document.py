@@ -146,6 +146,26 @@ class Document:
         after = np.where(added, np.uint8(255), before).astype(np.uint8)
         return Edit.capture(label, self, rect, new_mask_patch=after)
 
+    def mask_intersect_edit(
+        self, origin: Rect, keep: np.ndarray, label: str = "Keep part of mask"
+    ) -> Edit | None:
+        """Edit keeping the painted mask only where the (h,w) `keep` (at `origin`, covering
+        the whole painted mask) is non-zero; None if nothing is painted or nothing changes."""
+        origin = self._check(origin)
+        if keep.shape != (origin.h, origin.w):
+            raise ValueError(f"keep shape {keep.shape} != origin {origin.h}x{origin.w}")
+        rect = self.mask_rect()
+        if rect.is_empty():
+            return None
+        if rect.intersect(origin) != rect:
+            raise ValueError(f"keep at {origin} does not cover the painted mask {rect}")
+        before = self.mask[rect.slices]
+        kept = keep[rect.relative_to(origin).slices] != 0
+        if not (before[~kept] != 0).any():
+            return None
+        after = np.where(kept, before, np.uint8(0)).astype(np.uint8)
+        return Edit.capture(label, self, rect, new_mask_patch=after)
+
     def grow_mask_edit(self, pixels: int, label: str | None = None) -> Edit | None:
         """Edit growing (pixels > 0) or shrinking (< 0) the mask by a disc of |pixels| px;
         diff covers the changed bbox only; None if nothing changes (`core.maskops`)."""

@@ -43,6 +43,9 @@ def context_crop(mask_rect: Rect, width: int, height: int, min_margin: int) -> R
     return mask_rect.expand(margin).clip(width, height)
 
 
+DETECT_CONTEXT = 64  # px of photo around a painted area that Detect within mask looks at
+
+
 class EditorController(QObject):
     """Owns the Document, its BudgetUndoStack and the worker thread; drives the CanvasView."""
 
@@ -313,16 +316,25 @@ class EditorController(QObject):
         self.stack.push_edit(edit)
         return True
 
-    def detect_damage(self, sensitivity: float, polarity: str = "both") -> Detection:
+    def detect_damage(
+        self, sensitivity: float, polarity: str = "both", within_mask: bool = False
+    ) -> Detection | None:
         """Find dust, scratches and creases (`backends.damage_net`; polarity "both", "light"
-        or "dark") and add them to the mask as one undo step. Runs on a thread while the
-        window keeps painting; raises BackendError with one line if the detector cannot load
-        or run."""
+        or "dark") as one undo step: added to the mask, or with within_mask only looked for
+        in the painted area, of which it keeps what it finds (the rest of the mask goes).
+        Runs on a thread while the window keeps painting; None (and a status message) if
+        within_mask finds no mask painted; raises BackendError with one line if the
+        detector cannot load or run."""
         from inpaint_studio.backends.base import resolve_device
 
         doc = self._require_document()
         self.canvas.end_stroke()
-        image = doc.image_copy()  # a fill finishing meanwhile changes the document
+        area = doc.mask_rect() if within_mask else doc.bounds
+        if area.is_empty():
+            emit(self.status, "Detect within mask: paint roughly over the damaged area first")
+            return None
+        crop = area.expand(DETECT_CONTEXT).clip(doc.width, doc.height)
+        image = doc.image_copy(crop)  # a fill finishing meanwhile changes the document
         device = resolve_device(self.settings.device)
 
         def find() -> Detection:
@@ -341,6 +353,14 @@ class EditorController(QObject):
             found = run_while_painting(find)
         finally:
             self._detecting = False  # a tile's message still queued must not hide the result
+        if within_mask:
+            self._keep_found_damage(found, crop)
+        else:
+            self._add_found_damage(found)
+        return found
+
+    def _add_found_damage(self, found: Detection) -> None:
+        doc = self._require_document()
         plural = "s" if found.regions != 1 else ""
         edit = doc.mask_union_edit(
             found.mask, label=f"Detect damage: {found.regions} region{plural}"
@@ -352,7 +372,7 @@ class EditorController(QObject):
                 if found.regions
                 else "Detect damage: none found",
             )
-            return found
+            return
         self.stack.push_edit(edit)
         emit(
             self.status,
@@ -360,7 +380,25 @@ class EditorController(QObject):
             "photo) added to the mask. Check it, erase what is not damage, then Inpaint; "
             "Ctrl+Z takes it back.",
         )
-        return found
+
+    def _keep_found_damage(self, found: Detection, crop: Rect) -> None:
+        doc = self._require_document()
+        painted = doc.mask[crop.slices] != 0
+        kept = int(np.count_nonzero(painted & (found.mask != 0)))
+        if kept == 0:
+            emit(self.status, "Detect within mask: no damage found there; the mask is unchanged")
+            return
+        share = 100 * kept / max(1, int(np.count_nonzero(painted)))
+        edit = doc.mask_intersect_edit(crop, found.mask, label="Detect within mask")
+        if edit is None:
+            emit(self.status, "Detect within mask: all of the painted area looks damaged")
+            return
+        self.stack.push_edit(edit)
+        emit(
+            self.status,
+            f"Detect within mask: kept the damage found there ({share:.0f}% of the painted "
+            "area). Check it, then Inpaint; Ctrl+Z brings the painted area back.",
+        )
 
     def _on_detect_tiles(self, done: int, total: int) -> None:
         if self._detecting:

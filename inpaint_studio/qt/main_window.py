@@ -184,6 +184,13 @@ class MainWindow(QMainWindow):
             "step): check the mask, erase what is not damage, then Inpaint",
         )
         self.detect_action.setIconText("Detect damage")
+        self.detect_within_action = self._action(
+            "Detect &within mask",
+            lambda: self.detect_damage(within_mask=True),
+            ["Ctrl+Shift+D"],
+            "Paint roughly over a damaged area first: keeps only the dust and scratches found "
+            "there (one undo step)",
+        )
         self.sensitivity_group = QActionGroup(self)
         self.sensitivity_actions: dict[int, QAction] = {}
         for percent, name in DETECT_LEVELS:
@@ -292,6 +299,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.shrink_mask_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.detect_action)
+        edit_menu.addAction(self.detect_within_action)
         sensitivity_menu = edit_menu.addMenu("Detection &sensitivity")
         for action in self.sensitivity_actions.values():
             sensitivity_menu.addAction(action)
@@ -435,6 +443,7 @@ class MainWindow(QMainWindow):
             self.clear_mask_action,
             self.grow_mask_action,
             self.detect_action,
+            self.detect_within_action,
             self.shrink_mask_action,
             self.load_mask_action,
             self.save_mask_action,
@@ -629,15 +638,16 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    def detect_damage(self) -> bool:
-        """Edit > Detect dust & scratches: add what the detector finds to the mask (one undo
-        step); False if no photo is open or it failed (the message is shown)."""
+    def detect_damage(self, within_mask: bool = False) -> bool:
+        """Edit > Detect dust & scratches: add what the detector finds to the mask; Detect
+        within mask: keep only what it finds in the painted area (one undo step each); False
+        if no photo is open or it failed (the message is shown)."""
         if self.controller.document is None or self._busy_call:
             return False
         sensitivity, polarity = self.detect_sensitivity() / 100, self.detect_polarity()
         return self._busy(
             "Looking for dust and scratches…",
-            lambda: self.controller.detect_damage(sensitivity, polarity),
+            lambda: self.controller.detect_damage(sensitivity, polarity, within_mask),
         )
 
     def load_mask_file(self, path: str | Path | None = None) -> bool:

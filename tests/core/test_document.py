@@ -140,3 +140,22 @@ def test_mask_union_edit_is_a_bounding_box_diff(doc):
     assert doc.mask_union_edit(np.zeros_like(doc.mask)) is None
     with pytest.raises(ValueError):
         doc.mask_union_edit(np.zeros((3, 3), np.uint8))
+
+
+def test_mask_intersect_edit_keeps_the_painted_mask_where_told(doc):
+    assert doc.mask_intersect_edit(Rect(0, 0, 4, 4), np.ones((4, 4), np.uint8)) is None
+    doc.mask[10:20, 10:30] = 255
+    origin = Rect(8, 8, 30, 20)
+    keep = np.zeros((20, 30), np.uint8)
+    keep[5:7, :] = 255  # rows 13-14 of the photo
+    edit = doc.mask_intersect_edit(origin, keep)
+    assert edit is not None and edit.rect == Rect(10, 10, 20, 10)  # the painted bbox only
+    before = doc.mask.copy()
+    doc.apply(edit)
+    assert (doc.mask != 0).sum() == 2 * 20 and doc.mask[13:15, 10:30].all()
+    doc.revert(edit)
+    np.testing.assert_array_equal(doc.mask, before)
+    everything = np.full((20, 30), 255, np.uint8)
+    assert doc.mask_intersect_edit(origin, everything) is None  # nothing would change
+    with pytest.raises(ValueError, match="cover"):
+        doc.mask_intersect_edit(Rect(12, 12, 4, 4), np.ones((4, 4), np.uint8))

@@ -94,3 +94,40 @@ def test_damage_to_find_is_a_remembered_setting_and_filters_the_detection(window
     window.polarity_actions["light"].trigger()
     assert window.detect_damage()
     assert (window.controller.document.mask != 0)[damage].mean() > 0.9
+
+
+def test_detect_within_mask_keeps_only_the_damage_in_the_painted_area(window, tmp_path):
+    path, damage = _scratched(tmp_path)
+    assert window.open_file(path)
+    doc = window.controller.document
+    assert window.detect_within_action.isEnabled()
+    assert window.detect_damage(within_mask=True)  # nothing painted: a hint, no step
+    assert window.stack.count() == 0 and "paint roughly" in window.statusBar().currentMessage()
+    rough = np.zeros_like(doc.mask)
+    rough[20:140, 0:180] = 255  # over part of the scratch and a lot of clean photo
+    window.stack.push_edit(doc.mask_union_edit(rough))
+    assert window.detect_damage(within_mask=True)
+    assert window.stack.count() == 2 and window.stack.text(1) == "Detect within mask"
+    found = doc.mask != 0
+    assert not (found & (rough == 0)).any()  # nothing outside the painted area
+    inside = damage & (rough != 0)
+    assert found[inside].mean() > 0.9
+    assert found.sum() < 3 * inside.sum()  # the clean part of the area is let go
+    assert "kept the damage" in window.statusBar().currentMessage()
+    window.controller.undo()
+    np.testing.assert_array_equal(doc.mask, rough)
+
+
+def test_detect_within_mask_on_a_clean_area_leaves_the_mask(window, tmp_path):
+    path, damage = _scratched(tmp_path)
+    assert window.open_file(path)
+    doc = window.controller.document
+    rough = np.zeros_like(doc.mask)
+    rough[150:230, 200:300] = 255
+    rough[damage] = 0
+    rough = cv2.erode(rough, np.ones((15, 15), np.uint8))  # well clear of the damage
+    window.stack.push_edit(doc.mask_union_edit(rough))
+    window.detect_damage(within_mask=True)
+    assert window.stack.count() == 1
+    np.testing.assert_array_equal(doc.mask, rough)
+    assert "no damage found" in window.statusBar().currentMessage()
