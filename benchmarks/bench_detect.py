@@ -11,7 +11,8 @@ in tiles of 768 px with a 64 px margin) and the mask proposal (`propose_mask`: h
 grow). Each size runs in its own child process, whose peak resident memory (VmHWM) is reset
 once the photo is made: the peak is the process with its photo (3 bytes per pixel) plus
 torch, the detector, the float32 probability map (4 bytes per pixel) and what the tiles and
-the proposal add.
+the proposal add. Last column: Detect within mask on a 1000x1000 px painted area (the
+detector sees it plus 64 px around it, as the editor hands it over).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import _common as c  # noqa: E402
 import numpy as np  # noqa: E402
+
+AREA = 1000  # px: the side of a painted area for Detect within mask
+CONTEXT = 64  # px around it that the editor hands the detector (qt.controller.DETECT_CONTEXT)
 
 
 def _damaged_photo(megapixels: float) -> np.ndarray:
@@ -67,12 +71,19 @@ def child(megapixels: float, repeats: int) -> dict:
         mask_times.append(t2 - t1)
         flagged = found.fraction
         del prob, found
+    crop = np.ascontiguousarray(rgb[: AREA + 2 * CONTEXT, : AREA + 2 * CONTEXT])
+    area_times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        propose_mask(detector.probability(crop))
+        area_times.append(time.perf_counter() - t0)
     return {
         "megapixels": rgb.shape[0] * rgb.shape[1] / 1e6,
         "size": f"{rgb.shape[1]}x{rgb.shape[0]}",
         "probability": float(np.median(prob_times)),
         "mask": float(np.median(mask_times)),
         "flagged": flagged,
+        "area": float(np.median(area_times)),
         "photo_rss_mb": base_mb,
         "peak_mb": c.peak_rss_mb() if reset else float("nan"),
         "precision": detector.precision,
@@ -111,6 +122,7 @@ def main() -> int:
                 f"{total / r['megapixels']:.3f} s",
                 f"{r['peak_mb']:.0f} MB ({r['photo_rss_mb']:.0f} MB before)",
                 f"{100 * r['flagged']:.2f}%",
+                c.fmt_s(r["area"]),
             ]
         )
     header = [
@@ -121,6 +133,7 @@ def main() -> int:
         "per MP",
         "peak RSS (before loading the detector)",
         "flagged",
+        f"within a {AREA} px painted area",
     ]
     body = "\n".join(
         [
