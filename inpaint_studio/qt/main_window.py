@@ -128,6 +128,19 @@ class MainWindow(QMainWindow):
         self._on_document_changed()
 
     # --- construction ---------------------------------------------------------------------
+    def _choices(self, items, tip: str) -> tuple[QActionGroup, dict]:
+        """One exclusive group of checkable actions from (value, text) items; (group,
+        {value: action}), none checked yet."""
+        group, actions = QActionGroup(self), {}
+        for value, text in items:
+            action = QAction(text, self)
+            action.setCheckable(True)
+            action.setData(value)
+            action.setStatusTip(tip)
+            group.addAction(action)
+            actions[value] = action
+        return group, actions
+
     def _action(self, text: str, slot, shortcuts=(), tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcuts:
@@ -191,34 +204,20 @@ class MainWindow(QMainWindow):
             "Paint roughly over a damaged area first: keeps only the dust and scratches found "
             "there (one undo step)",
         )
-        self.sensitivity_group = QActionGroup(self)
-        self.sensitivity_actions: dict[int, QAction] = {}
-        for percent, name in DETECT_LEVELS:
-            action = QAction(f"{name} ({percent}%)", self)
-            action.setCheckable(True)
-            action.setData(percent)
-            action.setStatusTip(
-                "How faint damage Detect dust & scratches looks for: higher finds more, and "
-                "takes more of the photo's own thin details for damage"
-            )
-            self.sensitivity_group.addAction(action)
-            self.sensitivity_actions[percent] = action
+        self.sensitivity_group, self.sensitivity_actions = self._choices(
+            [(percent, f"{name} ({percent}%)") for percent, name in DETECT_LEVELS],
+            "How faint damage Detect dust & scratches looks for: higher finds more, and "
+            "takes more of the photo's own thin details for damage",
+        )
         nearest = min(
             self.sensitivity_actions, key=lambda p: abs(p - self.settings.detect_sensitivity)
         )
         self.sensitivity_actions[nearest].setChecked(True)
-        self.polarity_group = QActionGroup(self)
-        self.polarity_actions: dict[str, QAction] = {}
-        for polarity, name in DETECT_POLARITIES:
-            action = QAction(name, self)
-            action.setCheckable(True)
-            action.setData(polarity)
-            action.setStatusTip(
-                "Which damage Detect dust & scratches keeps: lighter or darker than the photo "
-                "around it. Picking the scan's own kind flags far less of the photo by mistake"
-            )
-            self.polarity_group.addAction(action)
-            self.polarity_actions[polarity] = action
+        self.polarity_group, self.polarity_actions = self._choices(
+            DETECT_POLARITIES,
+            "Which damage Detect dust & scratches keeps: lighter or darker than the photo "
+            "around it. Picking the scan's own kind flags far less of the photo by mistake",
+        )
         self.polarity_actions[self.settings.detect_polarity].setChecked(True)
         self.load_mask_action = self._action(
             "&Load mask…",
