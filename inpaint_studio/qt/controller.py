@@ -354,13 +354,12 @@ class EditorController(QObject):
         finally:
             self._detecting = False  # a tile's message still queued must not hide the result
         if within_mask:
-            self._keep_found_damage(found, crop)
+            self._keep_found_damage(doc, found, crop)
         else:
-            self._add_found_damage(found)
+            self._add_found_damage(doc, found)
         return found
 
-    def _add_found_damage(self, found: Detection) -> None:
-        doc = self._require_document()
+    def _add_found_damage(self, doc: Document, found: Detection) -> None:
         plural = "s" if found.regions != 1 else ""
         edit = doc.mask_union_edit(
             found.mask, label=f"Detect damage: {found.regions} region{plural}"
@@ -381,8 +380,7 @@ class EditorController(QObject):
             "Ctrl+Z takes it back.",
         )
 
-    def _keep_found_damage(self, found: Detection, crop: Rect) -> None:
-        doc = self._require_document()
+    def _keep_found_damage(self, doc: Document, found: Detection, crop: Rect) -> None:
         painted = doc.mask[crop.slices] != 0
         kept = int(np.count_nonzero(painted & (found.mask != 0)))
         if kept == 0:

@@ -82,7 +82,7 @@ def train_detector(cfg: DetectorConfig, resume: bool = False, log=print) -> Path
     crops = PhotoCrops(cfg.data, crop=cfg.crop, scale=(0.5, 1.5))
     if cfg.init:
         try:
-            net, _meta = load_detector(cfg.init, cfg.device)
+            net, _ = load_detector(cfg.init, cfg.device)
         except Exception as exc:  # noqa: BLE001 - torch.load's errors on damaged files vary
             raise ValueError(f"cannot read the detector weights {cfg.init}: {exc}") from exc
         net.train()
