@@ -1,5 +1,5 @@
-"""Command line: launch the editor, `run`, `detect`, `models`, `train`, `train-detector`,
-`evaluate`, `export-torchscript`.
+"""Command line: launch the editor, `run`, `detect`, `models`, `train`, `train-corrector`,
+`train-detector`, `evaluate`, `export-torchscript`.
 
 Every user-facing failure is one line on stderr and exit status 2; never a traceback.
 """
@@ -23,6 +23,7 @@ COMMANDS = (
     "detect",
     "models",
     "train",
+    "train-corrector",
     "train-detector",
     "evaluate",
     "export-torchscript",
@@ -556,6 +557,72 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_train_corrector(sub) -> None:
+    p = sub.add_parser(
+        "train-corrector",
+        help="fine-tune the coarse corrector on cached photo-sized cases",
+        description="Draws 320x480 cases (photo crops and training masks) from --data, "
+        "solves the smooth prior once per case and caches its 1/4-size fill in "
+        "CACHE/train (and from --val-data in CACHE/val) unless those folders already hold "
+        "shards; then fine-tunes the coarse corrector of --init on the cache and writes "
+        "OUT/weights.pt (all other tensors unchanged) and OUT/log.csv.",
+    )
+    p.add_argument("--data", required=True, help="folder of training photos")
+    p.add_argument("--val-data", required=True, help="folder of held-out photos (scored)")
+    p.add_argument("--cache", required=True, help="cache folder (built if empty)")
+    p.add_argument("--cache-shards", type=int, default=80, help="256 cases each (default 80)")
+    p.add_argument("--val-shards", type=int, default=4)
+    p.add_argument("--init", default="", help="weights to fine-tune (default: the shipped ones)")
+    p.add_argument("--out", required=True, help="run folder: log.csv, weights.pt")
+    p.add_argument("--minutes", type=float, default=40.0, help="training budget (default 40)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0 = by time)")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=3e-4)
+    p.add_argument("--seed", type=int, default=0, help="batch order (the caches use 1 and 7)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+    p.set_defaults(func=_cmd_train_corrector)
+
+
+def _cmd_train_corrector(args: argparse.Namespace) -> int:
+    from inpaint_studio.backends.neural import default_weights_path
+    from inpaint_studio.training import corrector_cache as cc
+
+    for folder in (args.data, args.val_data):
+        if not Path(folder).is_dir():
+            return _fail(f"photo folder not found: {folder}")
+    init = args.init or str(default_weights_path())
+    if not Path(init).is_file():
+        return _fail(f"weights file to start from not found: {init}")
+    try:
+        for name, data, seed, shards in (
+            ("train", args.data, 1, args.cache_shards),
+            ("val", args.val_data, 7, args.val_shards),
+        ):
+            folder = Path(args.cache) / name
+            if not any(folder.glob("*.npz")):
+                count = shards * cc.SHARD
+                print(f"{PROG}: caching {count} {name} cases in {folder}", file=sys.stderr)
+                spec = cc.CacheConfig(data, str(folder), seed, shards, threads=args.threads)
+                cc.build_cache(spec)
+        cfg = cc.CorrectorConfig(
+            cache=str(Path(args.cache) / "train"),
+            val_cache=str(Path(args.cache) / "val"),
+            init=init,
+            out=args.out,
+            minutes=args.minutes,
+            max_steps=args.max_steps,
+            batch=args.batch,
+            lr=args.lr,
+            seed=args.seed,
+            threads=args.threads,
+        )
+        weights = cc.train_on_cache(cfg)
+    except (ValueError, FileNotFoundError) as exc:
+        return _fail(str(exc))
+    print(f"{PROG}: weights written to {weights}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _add_train_detector(sub) -> None:
     p = sub.add_parser(
         "train-detector",
@@ -690,6 +757,7 @@ def _command_parser() -> argparse.ArgumentParser:
     _add_models(sub)
     _add_detect(sub)
     _add_train(sub)
+    _add_train_corrector(sub)
     _add_train_detector(sub)
     _add_evaluate(sub)
     _add_export(sub)
