@@ -12,7 +12,8 @@ BSDS-sized photo almost whole), masks from the training mixture, solves the prio
 cache (horizontal flips; loss: minus the mean per-case hole PSNR at 1/4 size, as `--stage
 coarse`) at hundreds of cases a second, with an EMA copy, a cosine learning rate and a
 held-out cache (`--val-data`) scored every `check_every` steps; the EMA weights are written
-into a copy of the initial weights file (all other tensors unchanged).
+into a copy of the initial weights file (all other tensors unchanged): `weights.pt` at the
+end, `best.pt` at the check with the best held-out gain (if any beat the initial weights).
 """
 
 from __future__ import annotations
@@ -208,13 +209,18 @@ def train_on_cache(cfg: CorrectorConfig, log=print) -> Path:
     csv_path = out / "log.csv"
     with csv_path.open("w", newline="") as f:
         csv.DictWriter(f, fieldnames=FIELDS).writeheader()
-    start, step, recent = time.perf_counter(), 0, []
+    start, step, recent, best = time.perf_counter(), 0, [], start_gain
 
     def save(val_gain: float) -> None:
+        """weights.pt: the EMA corrector now; best.pt: the one with the best held-out gain."""
+        nonlocal best
         net.coarse = ema
         info = {"config": asdict(cfg), "steps": step, "val_gain_db": round(val_gain, 4),
                 "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
         save_weights(net, out / "weights.pt", {**meta, "corrector_cache_stage": info})
+        if val_gain > best:
+            best = val_gain
+            save_weights(net, out / "best.pt", {**meta, "corrector_cache_stage": info})
         net.coarse = corrector
 
     while True:

@@ -73,6 +73,13 @@ def test_fine_tune_changes_only_the_corrector_and_scores_it(tmp_path, small_case
     assert np.isfinite(meta["corrector_cache_stage"]["val_gain_db"])
     rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
     assert rows[0].startswith("step,") and len(rows) == 3  # header + steps 2 and 4
+    if (tmp_path / "run" / "best.pt").exists():  # only when a check beat the initial gain
+        _, best = load_weights(tmp_path / "run" / "best.pt")
+        assert (
+            best["corrector_cache_stage"]["val_gain_db"]
+            > meta["corrector_cache_stage"]["val_gain_db"] - 1e-9
+            or best["corrector_cache_stage"]["steps"] <= 4
+        )
 
 
 def test_gain_of_a_zero_corrector_is_zero(tmp_path, small_cases):
