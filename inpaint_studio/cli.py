@@ -565,7 +565,8 @@ def _add_train_corrector(sub) -> None:
         "solves the smooth prior once per case and caches its 1/4-size fill in "
         "CACHE/train (and from --val-data in CACHE/val) unless those folders already hold "
         "shards; then fine-tunes the coarse corrector of --init on the cache and writes "
-        "OUT/weights.pt (all other tensors unchanged) and OUT/log.csv.",
+        "OUT/weights.pt (all other tensors unchanged), OUT/best.pt (the step with the best "
+        "held-out gain) and OUT/log.csv.",
     )
     p.add_argument("--data", required=True, help="folder of training photos")
     p.add_argument("--val-data", required=True, help="folder of held-out photos (scored)")
@@ -573,7 +574,7 @@ def _add_train_corrector(sub) -> None:
     p.add_argument("--cache-shards", type=int, default=80, help="256 cases each (default 80)")
     p.add_argument("--val-shards", type=int, default=4)
     p.add_argument("--init", default="", help="weights to fine-tune (default: the shipped ones)")
-    p.add_argument("--out", required=True, help="run folder: log.csv, weights.pt")
+    p.add_argument("--out", required=True, help="run folder: log.csv, weights.pt, best.pt")
     p.add_argument("--minutes", type=float, default=40.0, help="training budget (default 40)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0 = by time)")
     p.add_argument("--batch", type=int, default=32)
