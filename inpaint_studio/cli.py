@@ -31,7 +31,7 @@ COMMANDS = (
 )
 STRATEGIES = ("crop", "resize", "whole")
 DEVICES = ("auto", "cpu", "cuda")
-MATCH_GRAIN = 1.0  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
+MATCH_GRAIN = 0.9  # core.grain.DEFAULT_STRENGTH, without importing OpenCV to parse arguments
 MIN_HOLE_WIDTH = 20.0  # core.regions.DEFAULT_MIN_HOLE_WIDTH, likewise
 MAX_GROW = 100  # core.maskops.MAX_STEP, likewise
 DETECT_SENSITIVITY = 0.5  # core.damage_detect.DEFAULT_SENSITIVITY, likewise
@@ -566,7 +566,7 @@ def _add_train_corrector(sub) -> None:
         "CACHE/train (and from --val-data in CACHE/val) unless those folders already hold "
         "shards; then fine-tunes the coarse corrector of --init on the cache and writes "
         "OUT/weights.pt (all other tensors unchanged), OUT/best.pt (the step with the best "
-        "held-out gain) and OUT/log.csv.",
+        "held-out gain), OUT/log.csv and OUT/curve.png.",
     )
     p.add_argument("--data", required=True, help="folder of training photos")
     p.add_argument("--val-data", required=True, help="folder of held-out photos (scored)")
@@ -581,6 +581,13 @@ def _add_train_corrector(sub) -> None:
     p.add_argument("--lr", type=float, default=3e-4)
     p.add_argument("--seed", type=int, default=0, help="batch order (the caches use 1 and 7)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
+    p.add_argument(
+        "--no-fade",
+        dest="fade",
+        action="store_false",
+        help="score the corrector's raw residual, not the one faded in from the rim that "
+        "inference adds (the first shipped stage used this)",
+    )
     p.set_defaults(func=_cmd_train_corrector)
 
 
@@ -616,6 +623,7 @@ def _cmd_train_corrector(args: argparse.Namespace) -> int:
             lr=args.lr,
             seed=args.seed,
             threads=args.threads,
+            fade=args.fade,
         )
         weights = cc.train_on_cache(cfg)
     except (ValueError, FileNotFoundError) as exc:

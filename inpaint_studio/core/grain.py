@@ -39,9 +39,9 @@ from inpaint_studio.core.geometry import Rect
 
 # Strength of the editor's Match grain and of NAME+grain in `evaluate` (grain is off unless
 # asked for); chosen on held-out training photos (resources/models/README.md).
-DEFAULT_STRENGTH = 1.0
+DEFAULT_STRENGTH = 0.9
 BAND = 4  # rim width (px) whose texture is measured
-RAMP = 8  # the noise fades in over this many px from the hole's edge
+RAMP = 4  # the noise fades in over this many px from the hole's edge
 CELL = 4  # statistics are kept per CELL x CELL block
 HIGH_PASS_SIGMA = 1.5
 NOISE_SIGMA = 1.0

@@ -10,10 +10,13 @@ BSDS-sized photo almost whole), masks from the training mixture, solves the prio
 (pooled fill, pooled hole, pooled truth) at 80x120, 134 kB a case, in shards of up to
 `SHARD` cases. `train_on_cache` then fine-tunes the corrector on random batches of the
 cache (horizontal flips; loss: minus the mean per-case hole PSNR at 1/4 size, as `--stage
-coarse`) at hundreds of cases a second, with an EMA copy, a cosine learning rate and a
-held-out cache (`--val-data`) scored every `check_every` steps; the EMA weights are written
-into a copy of the initial weights file (all other tensors unchanged): `weights.pt` at the
-end, `best.pt` at the check with the best held-out gain (if any beat the initial weights).
+coarse`, with the residual faded in from the rim as inference fades it unless `fade` is
+off) at hundreds of cases a second, with an EMA copy, a cosine learning rate and a held-out
+cache (`--val-data`) scored every `check_every` steps; the EMA weights are written into a
+copy of the initial weights file (all other tensors unchanged): `weights.pt` at the end,
+`best.pt` at the check with the best held-out gain (if any beat the initial weights);
+`log.csv` and `curve.png` (train and held-out gain) beside them. The file's metadata keeps
+this stage's settings and those of the stages its corrector came from.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from inpaint_studio.backends.ffc_net import PRIORS
 from inpaint_studio.backends.weights import load_weights, save_weights
 from inpaint_studio.training.data import list_photos, read_rgb
 from inpaint_studio.training.masks import random_training_mask
+from inpaint_studio.training.train import _plot_losses
 
 SHAPE = (320, 480)  # (short, long) side of a cached case, px
 SCALE_MAX = 1.25  # photos are scaled by a random factor from "just fits" to this
@@ -73,6 +77,7 @@ class CorrectorConfig:
     seed: int = 0
     threads: int = 0
     check_every: int = 200
+    fade: bool = True  # score the residual faded in from the rim, as inference adds it
 
 
 def _draw_case(images: list[np.ndarray], rng: np.random.Generator):
@@ -163,21 +168,34 @@ def psnr_each(pred: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> to
     return -10 * torch.log10(mse + 1e-5)
 
 
-def _gains(corrector, fill, hole, truth) -> torch.Tensor:
+def block_fade(hole: torch.Tensor) -> torch.Tensor:
+    """(N,1,h,w) 1/4-size hole {0,1} -> the share of the residual each block gets, in [0,1].
+
+    `depth_weight` at block level, from the pooled hole alone: a hole block whose 3x3
+    neighbourhood holds a known block scores 0, one next to such a block 1/2, deeper ones 1.
+    (Inference scores a block 0 only if it holds a known pixel; the cache keeps no finer
+    hole, so this is one block stricter.)"""
+    inner = -F.max_pool2d(-hole, 3, 1, 1)
+    return (inner - F.max_pool2d(-inner, 3, 1, 1)) / 2
+
+
+def _gains(corrector, fill, hole, truth, fade: bool = True) -> torch.Tensor:
     """Per-case PSNR gain (dB) of the corrected over the prior fill, float inputs."""
     with torch.autocast("cpu", torch.bfloat16):
-        residual = corrector(fill.contiguous(memory_format=torch.channels_last), hole)
-    return psnr_each(fill + residual.float(), truth, hole) - psnr_each(fill, truth, hole)
+        residual = corrector(fill.contiguous(memory_format=torch.channels_last), hole).float()
+    if fade:
+        residual = residual * block_fade(hole)
+    return psnr_each(fill + residual, truth, hole) - psnr_each(fill, truth, hole)
 
 
 @torch.no_grad()
-def mean_gain(corrector, cache: dict, batch: int = 64) -> float:
+def mean_gain(corrector, cache: dict, batch: int = 64, fade: bool = True) -> float:
     """Mean per-case hole PSNR gain (dB, 1/4 size) of `corrector` over a whole cache."""
     gains = []
     for fill, hole, truth in cache.values():
         for i in range(0, len(fill), batch):
             part = (t[i : i + batch].float() for t in (fill, hole, truth))
-            gains.append(_gains(corrector, *part))
+            gains.append(_gains(corrector, *part, fade=fade))
     return torch.cat(gains).mean().item()
 
 
@@ -198,9 +216,12 @@ def train_on_cache(cfg: CorrectorConfig, log=print) -> Path:
     if net.coarse is None:
         raise ValueError(f"{cfg.init} has no coarse corrector to fine-tune")
     corrector = net.coarse.train()
+    earlier = meta.get("corrector_cache_earlier", [])  # stages this file's corrector came from
+    if "corrector_cache_stage" in meta:
+        earlier = [*earlier, meta["corrector_cache_stage"]]
     ema = copy.deepcopy(corrector).eval()
     opt = torch.optim.Adam(corrector.parameters(), lr=cfg.lr, betas=(0.9, 0.99))
-    start_gain = mean_gain(ema, val)
+    start_gain = mean_gain(ema, val, fade=cfg.fade)
     log(f"held-out gain of the initial corrector: {start_gain:.3f} dB")
     keys = sorted(data)
     weights = np.array([len(data[k][0]) for k in keys], float)
@@ -217,10 +238,11 @@ def train_on_cache(cfg: CorrectorConfig, log=print) -> Path:
         net.coarse = ema
         info = {"config": asdict(cfg), "steps": step, "val_gain_db": round(val_gain, 4),
                 "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
-        save_weights(net, out / "weights.pt", {**meta, "corrector_cache_stage": info})
+        new_meta = {**meta, "corrector_cache_stage": info, "corrector_cache_earlier": earlier}
+        save_weights(net, out / "weights.pt", new_meta)
         if val_gain > best:
             best = val_gain
-            save_weights(net, out / "best.pt", {**meta, "corrector_cache_stage": info})
+            save_weights(net, out / "best.pt", new_meta)
         net.coarse = corrector
 
     while True:
@@ -237,7 +259,7 @@ def train_on_cache(cfg: CorrectorConfig, log=print) -> Path:
         fill, hole, truth = (t[idx].float() for t in data[key])
         if rng.random() < 0.5:
             fill, hole, truth = fill.flip(-1), hole.flip(-1), truth.flip(-1)
-        gain = _gains(corrector, fill, hole, truth)
+        gain = _gains(corrector, fill, hole, truth, cfg.fade)
         loss = -(psnr_each(fill, truth, hole) + gain).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -249,7 +271,7 @@ def train_on_cache(cfg: CorrectorConfig, log=print) -> Path:
         step += 1
         recent.append(gain.mean().item())
         if step % cfg.check_every == 0:
-            val_gain = mean_gain(ema, val)
+            val_gain = mean_gain(ema, val, fade=cfg.fade)
             row = {"step": step, "seconds": round(time.perf_counter() - start, 1),
                    "loss": f"{loss.item():.4f}", "train_gain": f"{np.mean(recent):.4f}",
                    "val_gain": f"{val_gain:.4f}", "lr": f"{lr:.6f}"}  # fmt: skip
@@ -259,5 +281,6 @@ def train_on_cache(cfg: CorrectorConfig, log=print) -> Path:
             log(f"step {step}: train gain {row['train_gain']} dB, held-out gain "
                 f"{val_gain:.3f} dB (start {start_gain:.3f}), {row['seconds']} s")  # fmt: skip
             save(val_gain)
-    save(mean_gain(ema, val))
+            _plot_losses(csv_path, out / "curve.png", ("train_gain", "val_gain"))
+    save(mean_gain(ema, val, fade=cfg.fade))
     return out / "weights.pt"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -73,6 +75,13 @@ def test_fine_tune_changes_only_the_corrector_and_scores_it(tmp_path, small_case
     assert np.isfinite(meta["corrector_cache_stage"]["val_gain_db"])
     rows = (tmp_path / "run" / "log.csv").read_text().splitlines()
     assert rows[0].startswith("step,") and len(rows) == 3  # header + steps 2 and 4
+    assert (tmp_path / "run" / "curve.png").stat().st_size > 0
+    again = replace(cfg, init=str(weights), out=str(tmp_path / "r2"))
+    _, meta2 = load_weights(cc.train_on_cache(again, log=lambda _: None))
+    assert meta2["corrector_cache_earlier"] == [
+        *meta["corrector_cache_earlier"],
+        meta["corrector_cache_stage"],
+    ]
     if (tmp_path / "run" / "best.pt").exists():  # only when a check beat the initial gain
         _, best = load_weights(tmp_path / "run" / "best.pt")
         assert (
@@ -88,6 +97,33 @@ def test_gain_of_a_zero_corrector_is_zero(tmp_path, small_cases):
     for p in net.coarse.head.parameters():
         torch.nn.init.zeros_(p)
     assert cc.mean_gain(net.coarse, cache) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_block_fade_matches_the_rim_fade_of_inference():
+    """Blocks beside a known block get nothing, the next ring half, deeper blocks all."""
+    hole = torch.zeros(1, 1, 9, 9)
+    hole[..., 1:8, 1:8] = 1
+    fade = cc.block_fade(hole)[0, 0]
+    assert fade[4, 4] == 1 and fade[3, 4] == 1 and fade[2, 4] == 0.5 and fade[1, 4] == 0
+    assert fade[0].eq(0).all()  # known blocks
+    line = torch.zeros(1, 1, 5, 9)
+    line[..., 2, :] = 1  # a scratch one block wide: its full-size fill is kept
+    assert cc.block_fade(line).eq(0).all()
+
+
+def test_faded_gain_ignores_what_the_corrector_does_next_to_known_blocks(tmp_path):
+    """A corrector that ruins every hole block costs nothing faded on a one-block scratch."""
+
+    class Ruin(torch.nn.Module):
+        def forward(self, fill, hole):
+            return (0.5 - fill) * hole
+
+    fill = torch.full((2, 3, 5, 9), 0.3)
+    hole = torch.zeros(2, 1, 5, 9)
+    hole[..., 2, :] = 1
+    truth = fill + 0.01 * hole
+    assert cc._gains(Ruin(), fill, hole, truth).abs().max() < 1e-4
+    assert cc._gains(Ruin(), fill, hole, truth, fade=False).max() < -10
 
 
 def test_empty_cache_folder_is_a_clear_error(tmp_path):
