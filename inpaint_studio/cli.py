@@ -573,13 +573,20 @@ def _add_train_corrector(sub) -> None:
     p.add_argument("--cache", required=True, help="cache folder (built if empty)")
     p.add_argument("--cache-shards", type=int, default=80, help="256 cases each (default 80)")
     p.add_argument("--val-shards", type=int, default=4)
+    p.add_argument(
+        "--cache-seed",
+        type=int,
+        default=1,
+        help="draws the training cases (default 1; another seed gives new cases from the "
+        "same photos); the held-out cache always uses 7",
+    )
     p.add_argument("--init", default="", help="weights to fine-tune (default: the shipped ones)")
     p.add_argument("--out", required=True, help="run folder: log.csv, weights.pt, best.pt")
     p.add_argument("--minutes", type=float, default=40.0, help="training budget (default 40)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0 = by time)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-4)
-    p.add_argument("--seed", type=int, default=0, help="batch order (the caches use 1 and 7)")
+    p.add_argument("--seed", type=int, default=0, help="batch order")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all cores)")
     p.add_argument(
         "--no-fade",
@@ -603,7 +610,7 @@ def _cmd_train_corrector(args: argparse.Namespace) -> int:
         return _fail(f"weights file to start from not found: {init}")
     try:
         for name, data, seed, shards in (
-            ("train", args.data, 1, args.cache_shards),
+            ("train", args.data, args.cache_seed, args.cache_shards),
             ("val", args.val_data, 7, args.val_shards),
         ):
             folder = Path(args.cache) / name

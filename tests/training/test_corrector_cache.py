@@ -150,3 +150,16 @@ def test_cli_reports_missing_folders_and_weights(tmp_path, capsys):
         np.savez(shard, fill=zeros, hole=np.ones((1, 1, 2, 2), np.uint8), truth=zeros)
     assert cli.main([*base, *args, "--init", str(bad)]) == 2
     assert "cannot read the weights" in capsys.readouterr().err
+
+
+def test_cli_builds_both_caches_with_their_seeds_and_trains(tmp_path, small_cases, capsys):
+    write_photos(tmp_path / "p", 2, (40, 60))
+    cache, out = tmp_path / "c", tmp_path / "r"
+    args = ["train-corrector", "--data", str(tmp_path / "p"), "--val-data", str(tmp_path / "p"),
+            "--cache", str(cache), "--out", str(out), "--cache-shards", "1", "--val-shards",
+            "1", "--cache-seed", "2", "--max-steps", "1", "--minutes", "0"]  # fmt: skip
+    assert cli.main(args) == 0
+    assert {p.name[:3] for p in (cache / "train").glob("*.npz")} == {"s2_"}
+    assert {p.name[:3] for p in (cache / "val").glob("*.npz")} == {"s7_"}
+    _, meta = load_weights(out / "weights.pt")
+    assert meta["corrector_cache_stage"]["steps"] == 1
