@@ -92,8 +92,13 @@ def depth_weight(hole: torch.Tensor, factor: int = COARSE_FACTOR) -> torch.Tenso
     held-out photos this matches a per-pixel fade over 8 px within 0.01 dB at 1/50 of its
     cost (repeated 3x3 pooling at full size took 47 ms at 512x512)."""
     inner = 1 - F.max_pool2d(1 - hole, factor, ceil_mode=True)
-    deeper = -F.max_pool2d(-inner, 3, 1, 1)
-    return _upsample((inner + deeper) / 2, factor, hole) * hole
+    return _upsample(ring_fade(inner), factor, hole) * hole
+
+
+def ring_fade(inner: torch.Tensor) -> torch.Tensor:
+    """(N,1,h,w) block scores {0,1} (1: all hole) -> (N,1,h,w) in {0, 1/2, 1}: an inner block
+    next to a 0 block scores 1/2, deeper ones keep 1."""
+    return (inner - F.max_pool2d(-inner, 3, 1, 1)) / 2
 
 
 def coarse_inputs(

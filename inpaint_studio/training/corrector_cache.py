@@ -34,12 +34,12 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from inpaint_studio.backends.coarse_net import COARSE_FACTOR, coarse_inputs
+from inpaint_studio.backends.coarse_net import COARSE_FACTOR, coarse_inputs, ring_fade
 from inpaint_studio.backends.ffc_net import PRIORS
 from inpaint_studio.backends.weights import load_weights, save_weights
 from inpaint_studio.training.data import list_photos, read_rgb
 from inpaint_studio.training.masks import random_training_mask
-from inpaint_studio.training.train import _plot_losses
+from inpaint_studio.training.train import plot_losses
 
 SHAPE = (320, 480)  # (short, long) side of a cached case, px
 SCALE_MAX = 1.25  # photos are scaled by a random factor from "just fits" to this
@@ -175,8 +175,7 @@ def block_fade(hole: torch.Tensor) -> torch.Tensor:
     neighbourhood holds a known block scores 0, one next to such a block 1/2, deeper ones 1.
     (Inference scores a block 0 only if it holds a known pixel; the cache keeps no finer
     hole, so this is one block stricter.)"""
-    inner = -F.max_pool2d(-hole, 3, 1, 1)
-    return (inner - F.max_pool2d(-inner, 3, 1, 1)) / 2
+    return ring_fade(-F.max_pool2d(-hole, 3, 1, 1))
 
 
 def _gains(corrector, fill, hole, truth, fade: bool = True) -> torch.Tensor:
@@ -281,6 +280,6 @@ def train_on_cache(cfg: CorrectorConfig, log=print) -> Path:
             log(f"step {step}: train gain {row['train_gain']} dB, held-out gain "
                 f"{val_gain:.3f} dB (start {start_gain:.3f}), {row['seconds']} s")  # fmt: skip
             save(val_gain)
-            _plot_losses(csv_path, out / "curve.png", ("train_gain", "val_gain"))
+            plot_losses(csv_path, out / "curve.png", ("train_gain", "val_gain"))
     save(mean_gain(ema, val, fade=cfg.fade))
     return out / "weights.pt"

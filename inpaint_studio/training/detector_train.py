@@ -23,7 +23,7 @@ from inpaint_studio.backends.damage_net import DamageNet, features, load_detecto
 from inpaint_studio.backends.torch_utils import autocast_for, pick_precision
 from inpaint_studio.training.damage_synth import damage_crop
 from inpaint_studio.training.data import PhotoCrops
-from inpaint_studio.training.train import _lr_at, _plot_losses
+from inpaint_studio.training.train import _lr_at, plot_losses
 
 FIELDS = ["step", "seconds", "loss", "bce", "dice", "lr"]
 
@@ -116,7 +116,7 @@ def train_detector(cfg: DetectorConfig, resume: bool = False, log=print) -> Path
         with csv_path.open("a", newline="") as f:
             csv.DictWriter(f, fieldnames=FIELDS).writerows(rows)
         rows = []
-        _plot_losses(csv_path, out / "loss.png", keys=("bce", "dice"))
+        plot_losses(csv_path, out / "loss.png", keys=("bce", "dice"))
         meta = {"config": asdict(cfg), "steps": step, "seconds": round(seconds, 1),
                 "precision": precision}  # fmt: skip
         save_detector(net, out / "weights.pt", meta)

@@ -200,7 +200,7 @@ def _running_mean(values: np.ndarray, window: int) -> np.ndarray:
     return total / count
 
 
-def _plot_losses(
+def plot_losses(
     csv_path: Path,
     png_path: Path,
     keys: tuple[str, ...] = ("l1_hole", "grad", "fft", "adv", "d", "mse_ratio"),
@@ -360,7 +360,7 @@ def train(cfg: TrainConfig, resume: bool = False, log=print) -> Path:
             meta={"step": step, "train_minutes": elapsed / 60, "train_config": asdict(cfg)},
         )
         csv_file.flush()
-        _plot_losses(csv_path, out / "loss.png")
+        plot_losses(csv_path, out / "loss.png")
 
     amp = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     last_ckpt = time.time()
